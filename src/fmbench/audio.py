@@ -1,0 +1,124 @@
+"""The Audio value object, audio file I/O and resampling (the one place that resamples)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class Audio:
+    """Mono float32 samples (nominally in [-1, 1]) at ``sample_rate`` Hz.
+
+    Immutable: the sample array is made read-only. ``content_hash`` identifies the
+    audio in caches (the samples' bytes plus the rate).
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+    _hash: list[str] = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        x = np.asarray(self.samples)
+        if x.ndim == 2:  # (channels, n) or (n, channels): average to mono
+            x = x.mean(axis=0 if x.shape[0] < x.shape[1] else 1)
+        if x.ndim != 1:
+            raise ValueError(f"audio must be 1-D (mono) or 2-D (multi-channel), got shape {x.shape}")
+        if np.issubdtype(x.dtype, np.integer):
+            info = np.iinfo(x.dtype)
+            x = x.astype(np.float32) / float(-info.min)
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        x.setflags(write=False)
+        if int(self.sample_rate) <= 0:
+            raise ValueError(f"sample rate must be positive, got {self.sample_rate}")
+        object.__setattr__(self, "samples", x)
+        object.__setattr__(self, "sample_rate", int(self.sample_rate))
+
+    @classmethod
+    def from_int16(cls, samples: np.ndarray, sample_rate: int) -> Audio:
+        """From int16 PCM, scaled by 1/32768 (the WAV convention)."""
+        return cls(np.asarray(samples, dtype=np.int16), sample_rate)
+
+    def __len__(self) -> int:
+        return int(self.samples.shape[0])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Audio) and self.content_hash == other.content_hash
+
+    def __hash__(self) -> int:
+        return hash(self.content_hash)
+
+    @property
+    def duration(self) -> float:
+        return len(self) / self.sample_rate
+
+    @property
+    def content_hash(self) -> str:
+        if not self._hash:
+            h = hashlib.sha256()
+            h.update(str(self.sample_rate).encode())
+            h.update(self.samples.tobytes())
+            self._hash.append(h.hexdigest())
+        return self._hash[0]
+
+    @property
+    def peak(self) -> float:
+        return float(np.max(np.abs(self.samples))) if len(self) else 0.0
+
+    @property
+    def rms(self) -> float:
+        return float(np.sqrt(np.mean(np.square(self.samples, dtype=np.float64)))) if len(self) else 0.0
+
+    def to_int16(self) -> np.ndarray:
+        """int16 PCM by the WAV convention ``round(x * 32768)`` (clipped); exact inverse of
+        :meth:`from_int16`, so int16 renders survive a write/read round trip bit for bit."""
+        y = np.rint(self.samples.astype(np.float64) * 32768.0)
+        return np.clip(y, -32768, 32767).astype(np.int16)
+
+    def resample(self, sample_rate: int, quality: str = "VHQ") -> Audio:
+        """This audio at another rate (soxr; the only resampler in fmbench)."""
+        if sample_rate == self.sample_rate:
+            return self
+        import soxr
+
+        y = soxr.resample(self.samples, self.sample_rate, sample_rate, quality=quality)
+        return Audio(np.asarray(y, dtype=np.float32), sample_rate)
+
+    def pad_or_trim(self, n: int) -> Audio:
+        """Exactly ``n`` samples: zero-padded at the end or cut."""
+        x = self.samples[:n]
+        if len(x) < n:
+            x = np.concatenate([x, np.zeros(n - len(x), dtype=np.float32)])
+        return Audio(x, self.sample_rate)
+
+
+def write_audio(path: str | os.PathLike[str], audio: Audio, *, subtype: str = "PCM_16") -> Path:
+    """Write a WAV/FLAC atomically (temporary name, then rename): no partial files survive."""
+    import soundfile as sf
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        data = audio.to_int16() if subtype == "PCM_16" else audio.samples
+        sf.write(tmp, data, audio.sample_rate, format=fmt, subtype=subtype)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def read_audio(path: str | os.PathLike[str]) -> Audio:
+    """Read an audio file as mono float32 at its native rate."""
+    import soundfile as sf
+
+    data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    return Audio(data.mean(axis=1) if data.shape[1] > 1 else data[:, 0], sr)

@@ -1,0 +1,35 @@
+"""The ``fmbench`` command line. Thin: parse options, call the library, print.
+
+Each command group lives in its own module and is attached here; heavy imports happen
+inside the commands so ``fmbench --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from fmbench import __version__
+from fmbench.cli import patch as _patch
+from fmbench.cli import plugins as _plugins
+from fmbench.cli.common import FmbenchGroup
+
+
+@click.group(cls=FmbenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="fmbench")
+def main() -> None:
+    """fmbench: evaluate text-to-DX7-patch models, from a caption to a leaderboard row.
+
+    Generators, renderers, metrics, embedders and benchmarks are plugins; `fmbench
+    plugins` shows what is installed and `fmbench list` what it provides.
+    """
+
+
+main.add_command(_plugins.plugins_cmd)
+main.add_command(_plugins.list_cmd)
+main.add_command(_patch.patch_group)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

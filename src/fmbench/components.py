@@ -1,0 +1,184 @@
+"""What a plugin registers: component metadata that the whole system reads.
+
+A component is anything that varies between runs: a generator, a renderer, a metric,
+an embedder or a benchmark. Plugins register a *factory* plus metadata; nothing is
+constructed until a run asks for it, so listing plugins never loads a model.
+
+The metadata here is the single source of truth for the CLI (`fmbench list`), the
+leaderboard (arrows, best-per-column) and the regression check (direction).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class ComponentKind(StrEnum):
+    """The five kinds of component a plugin can register."""
+
+    GENERATOR = "generator"
+    RENDERER = "renderer"
+    METRIC = "metric"
+    EMBEDDER = "embedder"
+    BENCHMARK = "benchmark"
+
+    @property
+    def plural(self) -> str:
+        return self.value + "s"
+
+
+class Direction(StrEnum):
+    """Whether a larger metric value is better or worse."""
+
+    HIGHER = "higher"
+    LOWER = "lower"
+
+    @property
+    def arrow(self) -> str:
+        return "↑" if self is Direction.HIGHER else "↓"
+
+
+class MetricKind(StrEnum):
+    """How a metric consumes samples."""
+
+    PATCH = "patch"  # compares generated and reference patches (or parse outcomes)
+    PAIRED_AUDIO = "paired_audio"  # generated audio vs the same item's reference audio
+    TEXT_AUDIO = "text_audio"  # generated audio vs the caption
+    AUDIO = "audio"  # generated audio alone (e.g. aesthetics)
+    SET = "set"  # a distribution of generated audio vs the reference set
+
+
+class Need(StrEnum):
+    """Inputs a metric reads from a sample; the runner prepares exactly these."""
+
+    RAW_OUTPUT = "raw_output"
+    PATCH = "patch"
+    REFERENCE_PATCH = "reference_patch"
+    AUDIO = "audio"
+    REFERENCE_AUDIO = "reference_audio"
+    CAPTION = "caption"
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A weight file a component needs, resolved inside the model store."""
+
+    name: str  # file name inside the model folder, e.g. "music_audioset_epoch_15_esc_90.14.pt"
+    sha256: str | None = None
+    size: int | None = None
+    url: str | None = None  # where a user can obtain it
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class MetricOutput:
+    """One named value a metric produces (a metric may produce several columns)."""
+
+    name: str
+    direction: Direction
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ComponentInfo:
+    """A registered component: a lazy factory plus the metadata every consumer reads.
+
+    ``factory(**options)`` builds the component. ``requires`` lists importable module
+    names (checked with ``importlib.util.find_spec``, which does not import them) and
+    ``extras`` the pip extras that provide them, so a missing dependency disables one
+    component with a message naming the extra instead of breaking the CLI.
+    """
+
+    kind: ComponentKind
+    name: str
+    factory: Callable[..., Any]
+    summary: str
+    version: str = "0"
+    aliases: tuple[str, ...] = ()
+    plugin: str = ""
+    extras: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+    model_files: tuple[ModelFile, ...] = ()
+    # metrics only
+    direction: Direction | None = None
+    metric_kind: MetricKind | None = None
+    needs: frozenset[Need] = field(default_factory=frozenset)
+    outputs: tuple[MetricOutput, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"invalid component name {self.name!r}: use letters, digits, - and _")
+        if self.kind is ComponentKind.METRIC:
+            if self.direction is None or self.metric_kind is None:
+                raise ValueError(f"metric {self.name!r} must declare direction and metric_kind")
+            if not self.outputs:
+                object.__setattr__(
+                    self, "outputs", (MetricOutput(self.name, self.direction, self.summary),)
+                )
+
+    @property
+    def missing_modules(self) -> tuple[str, ...]:
+        """Modules in ``requires`` that are not importable here (without importing them)."""
+        missing = []
+        for module in self.requires:
+            try:
+                found = importlib.util.find_spec(module) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                missing.append(module)
+        return tuple(missing)
+
+    @property
+    def available(self) -> bool:
+        return not self.missing_modules
+
+    def unavailable_reason(self) -> str | None:
+        """A one-line explanation naming the extra to install, or None if available."""
+        missing = self.missing_modules
+        if not missing:
+            return None
+        hint = (
+            f"pip install 'fmbench[{','.join(self.extras)}]'"
+            if self.extras
+            else f"pip install {' '.join(missing)}"
+        )
+        return f"{self.kind} {self.name!r} needs {', '.join(missing)}: {hint}"
+
+    def output_direction(self, output: str) -> Direction:
+        """The direction of one of this metric's output columns."""
+        for out in self.outputs:
+            if out.name == output:
+                return out.direction
+        raise KeyError(f"metric {self.name!r} has no output {output!r}")
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-serialisable description (used by ``fmbench list --json``)."""
+        data: dict[str, Any] = {
+            "kind": str(self.kind),
+            "name": self.name,
+            "aliases": list(self.aliases),
+            "version": self.version,
+            "summary": self.summary,
+            "plugin": self.plugin,
+            "extras": list(self.extras),
+            "requires": list(self.requires),
+            "available": self.available,
+            "unavailable_reason": self.unavailable_reason(),
+            "model_files": [f.name for f in self.model_files],
+        }
+        if self.kind is ComponentKind.METRIC:
+            data.update(
+                direction=str(self.direction),
+                metric_kind=str(self.metric_kind),
+                needs=sorted(str(n) for n in self.needs),
+                outputs=[
+                    {"name": o.name, "direction": str(o.direction), "description": o.description}
+                    for o in self.outputs
+                ],
+            )
+        return data

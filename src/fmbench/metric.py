@@ -1,0 +1,107 @@
+"""The contracts between the runner and metric / embedder / generator plugins.
+
+A run is a list of :class:`Sample` objects filled stage by stage. Metrics read the
+fields their ``needs`` declare and return a :class:`MetricResult`: per-sample columns
+(NaN with a stated reason where a value cannot be computed) and/or set-level values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from fmbench.audio import Audio
+from fmbench.patch.errors import Problem
+from fmbench.patch.model import Patch
+
+
+@dataclass
+class GeneratorOutput:
+    """What a generator produced for one caption: raw text and/or a patch dict."""
+
+    raw_output: str | None = None  # verbatim model reply (parsed by the runner)
+    patch: dict[str, Any] | None = None  # an already-structured patch (skips parsing)
+    info: dict[str, Any] = field(default_factory=dict)  # e.g. retries, token counts
+
+
+@dataclass
+class Sample:
+    """One benchmark item as it moves through a run."""
+
+    id: str
+    caption: str
+    reference_patch: Patch | None = None
+    raw_output: str | None = None
+    parsed: dict[str, Any] | None = None  # the object parsed from raw_output (may be invalid)
+    parse_error: str | None = None
+    problems: list[Problem] = field(default_factory=list)  # from validate; empty = valid
+    patch: Patch | None = None  # valid (or explicitly repaired) patch that was rendered
+    repaired: bool = False
+    audio: Audio | None = None
+    reference_audio: Audio | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # column → reason for NaN / failure
+
+    @property
+    def parsed_ok(self) -> bool:
+        return self.parsed is not None
+
+    @property
+    def valid(self) -> bool:
+        return self.parsed is not None and not self.problems
+
+
+@dataclass
+class MetricResult:
+    """A metric's output.
+
+    ``per_sample`` maps an output column to one value per scored sample (aligned with
+    the ``samples`` passed to ``score``); ``set_values`` holds set-level values (FAD,
+    KAD, …); ``reasons`` maps ``(column, sample_index)`` to why a value is NaN.
+    """
+
+    per_sample: dict[str, np.ndarray] = field(default_factory=dict)
+    set_values: dict[str, float] = field(default_factory=dict)
+    reasons: dict[tuple[str, int], str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)  # e.g. raw attributes, bandwidth
+
+    def value(self, column: str) -> float:
+        """The run-level value: the set value, or the NaN-skipping mean of a column."""
+        if column in self.set_values:
+            return float(self.set_values[column])
+        arr = np.asarray(self.per_sample[column], dtype=np.float64)
+        finite = arr[~np.isnan(arr)]
+        return float(finite.mean()) if finite.size else math.nan
+
+
+@runtime_checkable
+class Metric(Protocol):
+    """What a metric factory returns."""
+
+    identity: str  # name + version + settings (+ model hash): part of cache keys
+
+    def score(self, samples: Sequence[Sample]) -> MetricResult: ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What an embedder factory returns (used by FAD / KAD / KL)."""
+
+    identity: str
+    dim: int
+    sample_rate: int
+
+    def embed(self, audio: Audio) -> np.ndarray: ...  # (frames, dim), float32
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """What a generator factory returns."""
+
+    identity: str
+
+    def generate(self, captions: Sequence[str], *, seed: int) -> list[GeneratorOutput]: ...

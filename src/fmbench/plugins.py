@@ -1,0 +1,241 @@
+"""The plugin manager: entry-point discovery, lenient loading, and the component registry.
+
+Every plugin, the built-in ones included, is found through the ``fmbench`` entry-point
+group. Loading is lenient: a plugin that fails to import, or whose hook raises, is
+reported (``fmbench plugins``) and skipped. Environment variables:
+
+- ``FMBENCH_STRICT_PLUGINS=1`` turns any plugin problem into a :class:`PluginError`
+  (for CI).
+- ``FMBENCH_LOAD_PLUGINS=a,b`` loads only the named entry points (an empty value loads
+  none).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import os
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from fmbench import hookspecs
+from fmbench.components import (
+    ComponentInfo,
+    ComponentKind,
+    Direction,
+    MetricKind,
+    MetricOutput,
+    Need,
+)
+from fmbench.errors import PluginError
+from fmbench.registry import Registry
+
+ENTRY_POINT_GROUP = "fmbench"
+
+#: hook name → the component kind it registers
+HOOK_KINDS: dict[str, ComponentKind] = {
+    "fmbench_register_generators": ComponentKind.GENERATOR,
+    "fmbench_register_renderers": ComponentKind.RENDERER,
+    "fmbench_register_metrics": ComponentKind.METRIC,
+    "fmbench_register_embedders": ComponentKind.EMBEDDER,
+    "fmbench_register_benchmarks": ComponentKind.BENCHMARK,
+}
+
+
+@dataclass
+class PluginStatus:
+    """How one plugin fared: where it came from, whether it loaded, what it registered."""
+
+    name: str
+    module: str
+    distribution: str | None = None
+    version: str | None = None
+    loaded: bool = False
+    errors: list[str] = field(default_factory=list)
+    hooks: list[str] = field(default_factory=list)
+    components: list[str] = field(default_factory=list)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "module": self.module,
+            "distribution": self.distribution,
+            "version": self.version,
+            "loaded": self.loaded,
+            "errors": list(self.errors),
+            "hooks": list(self.hooks),
+            "components": list(self.components),
+        }
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str) -> list[str] | None:
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _coerce_metadata(kind: ComponentKind, metadata: dict[str, Any]) -> dict[str, Any]:
+    """Accept plain strings/sequences in ``register(...)`` and convert them to the enums."""
+    md = dict(metadata)
+    for key in ("aliases", "extras", "requires", "model_files"):
+        if key in md:
+            value = md[key]
+            md[key] = (value,) if isinstance(value, str) else tuple(value)
+    if "direction" in md and md["direction"] is not None:
+        md["direction"] = Direction(md["direction"])
+    if "metric_kind" in md and md["metric_kind"] is not None:
+        md["metric_kind"] = MetricKind(md["metric_kind"])
+    if "needs" in md:
+        md["needs"] = frozenset(Need(n) for n in md["needs"])
+    if "outputs" in md:
+        md["outputs"] = tuple(
+            o if isinstance(o, MetricOutput) else MetricOutput(o[0], Direction(o[1]), *o[2:])
+            for o in md["outputs"]
+        )
+    return md
+
+
+class Plugins:
+    """Loads plugins and builds the :class:`Registry` from their hooks.
+
+    ``Plugins()`` reads the environment; tests pass ``strict``/``only`` explicitly and
+    may add in-process plugins with :meth:`register` before the registry is built.
+    """
+
+    def __init__(
+        self,
+        *,
+        strict: bool | None = None,
+        only: Sequence[str] | None = None,
+        load_entry_points: bool = True,
+    ) -> None:
+        self.strict = _env_flag("FMBENCH_STRICT_PLUGINS") if strict is None else strict
+        self.only = _env_list("FMBENCH_LOAD_PLUGINS") if only is None else list(only)
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.statuses: dict[str, PluginStatus] = {}
+        self._registry: Registry | None = None
+        if load_entry_points:
+            self._load_entry_points(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+    # -- loading ---------------------------------------------------------------------
+    def _problem(self, status: PluginStatus, message: str) -> None:
+        status.errors.append(message)
+        if self.strict:
+            raise PluginError(f"plugin {status.name!r}: {message}")
+
+    def _load_entry_points(self, entry_points: Iterable[importlib.metadata.EntryPoint]) -> None:
+        for ep in sorted(entry_points, key=lambda e: e.name):
+            if self.only is not None and ep.name not in self.only:
+                continue
+            if ep.name in self.statuses:
+                continue  # the same distribution seen twice on sys.path
+            dist = getattr(ep, "dist", None)
+            status = PluginStatus(
+                name=ep.name,
+                module=ep.value,
+                distribution=dist.metadata["Name"] if dist else None,
+                version=dist.version if dist else None,
+            )
+            self.statuses[ep.name] = status
+            try:
+                module = ep.load()
+            except Exception as exc:  # noqa: BLE001 - any import failure is reported, not fatal
+                self._problem(status, f"failed to import {ep.value}: {type(exc).__name__}: {exc}")
+                continue
+            self._register(module, status)
+
+    def register(self, plugin: object, name: str) -> PluginStatus:
+        """Register an in-process plugin object or module (tests, notebooks)."""
+        if self._registry is not None:
+            raise PluginError("register plugins before the registry is first used")
+        status = PluginStatus(name=name, module=getattr(plugin, "__name__", repr(plugin)))
+        self.statuses[name] = status
+        self._register(plugin, status)
+        return status
+
+    def _register(self, plugin: object, status: PluginStatus) -> None:
+        try:
+            self.pm.register(plugin, name=status.name)
+        except Exception as exc:  # noqa: BLE001 - pluggy validation errors
+            self._problem(status, f"failed to register: {exc}")
+            return
+        status.loaded = True
+        callers = self.pm.get_hookcallers(plugin) or []
+        status.hooks = sorted(c.name for c in callers)
+        for caller in callers:
+            if not caller.has_spec():
+                self._problem(status, f"unknown hook {caller.name} (misspelled?)")
+        for attr in dir(plugin):
+            if attr.startswith("fmbench_") and attr not in status.hooks:
+                if callable(getattr(plugin, attr, None)):
+                    self._problem(status, f"{attr} is not marked with @fmbench.hookimpl")
+
+    def check_pending(self) -> list[str]:
+        """Hook implementations that match no hookspec, or hook-named functions left
+        unmarked, as ``plugin: message`` lines (strict mode raised already on load)."""
+        return [p for p in self.problems if "unknown hook" in p or "not marked" in p]
+
+    # -- registry --------------------------------------------------------------------
+    @property
+    def registry(self) -> Registry:
+        """The registry, built on first use by calling every plugin's hooks one by one."""
+        if self._registry is None:
+            self._registry = self._build_registry()
+        return self._registry
+
+    def _build_registry(self) -> Registry:
+        registry = Registry()
+        for hook_name, kind in HOOK_KINDS.items():
+            caller = getattr(self.pm.hook, hook_name)
+            for impl in caller.get_hookimpls():
+                status = self.statuses.get(impl.plugin_name)
+                if status is None:  # registered directly on self.pm
+                    status = self.statuses.setdefault(
+                        impl.plugin_name, PluginStatus(impl.plugin_name, impl.plugin_name, loaded=True)
+                    )
+
+                def register(name: str, factory: Any, /, *, summary: str, _status=status, _kind=kind, **metadata: Any) -> None:
+                    info = ComponentInfo(
+                        kind=_kind,
+                        name=name,
+                        factory=factory,
+                        summary=summary,
+                        plugin=_status.name,
+                        **_coerce_metadata(_kind, metadata),
+                    )
+                    registry.add(info)
+                    _status.components.append(f"{_kind}:{name}")
+
+                try:
+                    impl.function(register=register)
+                except PluginError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a broken hook skips one plugin
+                    detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+                    self._problem(status, f"{hook_name} raised {detail}")
+        return registry
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"{s.name}: {e}" for s in self.statuses.values() for e in s.errors]
+
+
+@functools.cache
+def get_plugins() -> Plugins:
+    """The process-wide plugin manager (reads FMBENCH_* environment variables once)."""
+    return Plugins()
+
+
+def get_registry() -> Registry:
+    """The process-wide component registry."""
+    return get_plugins().registry

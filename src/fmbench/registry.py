@@ -1,0 +1,65 @@
+"""Name → component lookup, with "did you mean" errors and lazy construction."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Any
+
+from fmbench.components import ComponentInfo, ComponentKind
+from fmbench.errors import ComponentUnavailableError, UnknownComponentError
+
+
+class Registry:
+    """All registered components, by kind and name (aliases resolve to names)."""
+
+    def __init__(self) -> None:
+        self._by_kind: dict[ComponentKind, dict[str, ComponentInfo]] = {k: {} for k in ComponentKind}
+        self._aliases: dict[ComponentKind, dict[str, str]] = {k: {} for k in ComponentKind}
+
+    def add(self, info: ComponentInfo) -> None:
+        """Add a component; raises ValueError if its name or an alias is already taken."""
+        taken = self._by_kind[info.kind].keys() | self._aliases[info.kind].keys()
+        for label in (info.name, *info.aliases):
+            if label in taken:
+                owner = self.get(info.kind, label)
+                raise ValueError(
+                    f"{info.kind} name {label!r} from plugin {info.plugin!r} is already "
+                    f"registered by plugin {owner.plugin!r}"
+                )
+        self._by_kind[info.kind][info.name] = info
+        for alias in info.aliases:
+            self._aliases[info.kind][alias] = info.name
+
+    def names(self, kind: ComponentKind | str) -> list[str]:
+        return sorted(self._by_kind[ComponentKind(kind)])
+
+    def all(self, kind: ComponentKind | str | None = None) -> Iterator[ComponentInfo]:
+        kinds = [ComponentKind(kind)] if kind is not None else list(ComponentKind)
+        for k in kinds:
+            for name in sorted(self._by_kind[k]):
+                yield self._by_kind[k][name]
+
+    def __contains__(self, item: tuple[ComponentKind | str, str]) -> bool:
+        kind, name = item
+        kind = ComponentKind(kind)
+        return name in self._by_kind[kind] or name in self._aliases[kind]
+
+    def get(self, kind: ComponentKind | str, name: str) -> ComponentInfo:
+        """Look a component up by name or alias; unknown names raise with suggestions."""
+        kind = ComponentKind(kind)
+        table = self._by_kind[kind]
+        canonical = self._aliases[kind].get(name, name)
+        if canonical in table:
+            return table[canonical]
+        labels = sorted(table.keys() | self._aliases[kind].keys())
+        close = difflib.get_close_matches(name, labels, n=3, cutoff=0.6)
+        raise UnknownComponentError(kind, name, close, sorted(table))
+
+    def create(self, kind: ComponentKind | str, name: str, **options: Any) -> Any:
+        """Construct a component; a missing optional dependency names the extra to install."""
+        info = self.get(kind, name)
+        reason = info.unavailable_reason()
+        if reason:
+            raise ComponentUnavailableError(reason)
+        return info.factory(**options)
