@@ -28,7 +28,9 @@ class Audio:
         if x.ndim == 2:  # (channels, n) or (n, channels): average to mono
             x = x.mean(axis=0 if x.shape[0] < x.shape[1] else 1)
         if x.ndim != 1:
-            raise ValueError(f"audio must be 1-D (mono) or 2-D (multi-channel), got shape {x.shape}")
+            raise ValueError(
+                f"audio must be 1-D (mono) or 2-D (multi-channel), got shape {x.shape}"
+            )
         if np.issubdtype(x.dtype, np.integer):
             info = np.iinfo(x.dtype)
             x = x.astype(np.float32) / float(-info.min)
@@ -72,7 +74,9 @@ class Audio:
 
     @property
     def rms(self) -> float:
-        return float(np.sqrt(np.mean(np.square(self.samples, dtype=np.float64)))) if len(self) else 0.0
+        return (
+            float(np.sqrt(np.mean(np.square(self.samples, dtype=np.float64)))) if len(self) else 0.0
+        )
 
     def to_int16(self) -> np.ndarray:
         """int16 PCM by the WAV convention ``round(x * 32768)`` (clipped); exact inverse of

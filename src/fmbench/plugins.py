@@ -201,10 +201,20 @@ class Plugins:
                 status = self.statuses.get(impl.plugin_name)
                 if status is None:  # registered directly on self.pm
                     status = self.statuses.setdefault(
-                        impl.plugin_name, PluginStatus(impl.plugin_name, impl.plugin_name, loaded=True)
+                        impl.plugin_name,
+                        PluginStatus(impl.plugin_name, impl.plugin_name, loaded=True),
                     )
 
-                def register(name: str, factory: Any, /, *, summary: str, _status=status, _kind=kind, **metadata: Any) -> None:
+                def register(
+                    name: str,
+                    factory: Any,
+                    /,
+                    *,
+                    summary: str,
+                    _status=status,
+                    _kind=kind,
+                    **metadata: Any,
+                ) -> None:
                     info = ComponentInfo(
                         kind=_kind,
                         name=name,

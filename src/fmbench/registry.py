@@ -14,7 +14,9 @@ class Registry:
     """All registered components, by kind and name (aliases resolve to names)."""
 
     def __init__(self) -> None:
-        self._by_kind: dict[ComponentKind, dict[str, ComponentInfo]] = {k: {} for k in ComponentKind}
+        self._by_kind: dict[ComponentKind, dict[str, ComponentInfo]] = {
+            k: {} for k in ComponentKind
+        }
         self._aliases: dict[ComponentKind, dict[str, str]] = {k: {} for k in ComponentKind}
 
     def add(self, info: ComponentInfo) -> None:

@@ -38,7 +38,11 @@ class RenderSettings:
             raise ValueError(f"velocities must be 0..127, got {self.velocities}")
         if self.sample_rate < 8000 or self.block_size < 1:
             raise ValueError("sample_rate must be >= 8000 and block_size >= 1")
-        if self.hold_seconds < 0 or self.release_seconds < 0 or self.hold_frames + self.release_frames < 2:
+        if (
+            self.hold_seconds < 0
+            or self.release_seconds < 0
+            or self.hold_frames + self.release_frames < 2
+        ):
             raise ValueError("hold/release durations must be non-negative and not both zero")
 
     @property

@@ -36,9 +36,7 @@ class Algorithm:
 
 
 def _alg(number: int, carriers: str, edges: str, fb: int) -> Algorithm:
-    pairs = tuple(
-        (int(e.split(">")[0]), int(e.split(">")[1])) for e in edges.split() if e
-    )
+    pairs = tuple((int(e.split(">")[0]), int(e.split(">")[1])) for e in edges.split() if e)
     return Algorithm(number, tuple(int(c) for c in carriers.split(",")), pairs, fb)
 
 
