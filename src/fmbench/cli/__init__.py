@@ -6,8 +6,6 @@ inside the commands so ``fmbench --help`` stays fast.
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from fmbench import __version__
@@ -29,7 +27,3 @@ def main() -> None:
 main.add_command(_plugins.plugins_cmd)
 main.add_command(_plugins.list_cmd)
 main.add_command(_patch.patch_group)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,5 @@
+"""``python -m fmbench`` runs the CLI."""
+
+from fmbench.cli import main
+
+main()
