@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from fmbench.audio import Audio
+from fmbench.benchmark import BenchmarkItem
 from fmbench.patch.errors import Problem
 from fmbench.patch.model import Patch
 
@@ -100,8 +101,13 @@ class Embedder(Protocol):
 
 @runtime_checkable
 class Generator(Protocol):
-    """What a generator factory returns."""
+    """What a generator factory returns.
+
+    The runner calls ``setup(benchmark)`` first when the generator defines it (e.g. to
+    fit on ``benchmark.train``), then ``generate`` with the evaluated items; generators
+    other than ``oracle`` must read only ``item.id`` and ``item.caption``.
+    """
 
     identity: str
 
-    def generate(self, captions: Sequence[str], *, seed: int) -> list[GeneratorOutput]: ...
+    def generate(self, items: Sequence[BenchmarkItem], *, seed: int) -> list[GeneratorOutput]: ...
