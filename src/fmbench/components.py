@@ -76,11 +76,17 @@ class ModelFile:
 
 @dataclass(frozen=True)
 class MetricOutput:
-    """One named value a metric produces (a metric may produce several columns)."""
+    """One named value a metric produces (a metric may produce several columns).
+
+    ``worst`` is the value a failed sample (unparsable or invalid output) receives under
+    the runner's default "score as failure" policy when the metric cannot score it
+    itself; None means the sample stays NaN and is counted as such.
+    """
 
     name: str
     direction: Direction
     description: str = ""
+    worst: float | None = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +183,12 @@ class ComponentInfo:
                 metric_kind=str(self.metric_kind),
                 needs=sorted(str(n) for n in self.needs),
                 outputs=[
-                    {"name": o.name, "direction": str(o.direction), "description": o.description}
+                    {
+                        "name": o.name,
+                        "direction": str(o.direction),
+                        "description": o.description,
+                        "worst": o.worst,
+                    }
                     for o in self.outputs
                 ],
             )
