@@ -83,6 +83,16 @@ def _env_list(name: str) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+def _coerce_output(output: Any) -> MetricOutput:
+    """An output given as MetricOutput, a dict of its fields, or (name, direction, ...)."""
+    if isinstance(output, MetricOutput):
+        return output
+    if isinstance(output, dict):
+        return MetricOutput(**{**output, "direction": Direction(output["direction"])})
+    name, direction, *rest = output
+    return MetricOutput(name, Direction(direction), *rest)
+
+
 def _coerce_metadata(kind: ComponentKind, metadata: dict[str, Any]) -> dict[str, Any]:
     """Accept plain strings/sequences in ``register(...)`` and convert them to the enums."""
     md = dict(metadata)
@@ -97,10 +107,7 @@ def _coerce_metadata(kind: ComponentKind, metadata: dict[str, Any]) -> dict[str,
     if "needs" in md:
         md["needs"] = frozenset(Need(n) for n in md["needs"])
     if "outputs" in md:
-        md["outputs"] = tuple(
-            o if isinstance(o, MetricOutput) else MetricOutput(o[0], Direction(o[1]), *o[2:])
-            for o in md["outputs"]
-        )
+        md["outputs"] = tuple(_coerce_output(o) for o in md["outputs"])
     return md
 
 
