@@ -109,6 +109,9 @@ class ComponentInfo:
     extras: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
     model_files: tuple[ModelFile, ...] = ()
+    #: the option filled by a ``NAME:ARG`` spec on the command line, e.g. "embedder" for
+    #: ``kad:mfcc`` or "path" for ``outputs:preds.csv``
+    arg_option: str | None = None
     # metrics only
     direction: Direction | None = None
     metric_kind: MetricKind | None = None
@@ -176,6 +179,7 @@ class ComponentInfo:
             "available": self.available,
             "unavailable_reason": self.unavailable_reason(),
             "model_files": [f.name for f in self.model_files],
+            "arg_option": self.arg_option,
         }
         if self.kind is ComponentKind.METRIC:
             data.update(
