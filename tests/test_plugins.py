@@ -280,3 +280,33 @@ def test_builtin_plugins_load_cleanly():
     assert plugins.registry is not None
     assert plugins.problems == []
     assert "dx7" in plugins.registry.names("renderer")
+
+
+def test_component_specs_fill_the_declared_option():
+    from fmbench.errors import ComponentSpecError
+
+    class WithArg:
+        @hookimpl
+        def fmbench_register_metrics(self, register):
+            register(
+                "dist",
+                object,
+                summary="x",
+                direction="lower",
+                metric_kind="set",
+                arg_option="embedder",
+            )
+
+    plugins = Plugins(load_entry_points=False, strict=True)
+    plugins.register(WithArg(), "with-arg")
+    plugins.register(AllHooks(), "all-hooks")
+    registry = plugins.registry
+    info, options = registry.resolve_spec("metric", "dist:mfcc")
+    assert info.name == "dist" and options == {"embedder": "mfcc"}
+    assert registry.resolve_spec("metric", "dist")[1] == {}
+    with pytest.raises(ComponentSpecError, match="takes no ':ARG'"):
+        registry.resolve_spec("metric", "loud:x")
+    with pytest.raises(ComponentSpecError, match="empty argument"):
+        registry.resolve_spec("metric", "dist:")
+    with pytest.raises(UnknownComponentError, match="did you mean 'dist'"):
+        registry.resolve_spec("metric", "dits:mfcc")

@@ -22,6 +22,10 @@ class UnknownComponentError(FmbenchError, KeyError):
         return msg
 
 
+class ComponentSpecError(FmbenchError, ValueError):
+    """A malformed ``NAME[:ARG]`` component spec."""
+
+
 class ComponentUnavailableError(FmbenchError):
     """A registered component whose optional dependencies are not installed."""
 

@@ -7,7 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from fmbench.components import ComponentInfo, ComponentKind
-from fmbench.errors import ComponentUnavailableError, UnknownComponentError
+from fmbench.errors import (
+    ComponentSpecError,
+    ComponentUnavailableError,
+    UnknownComponentError,
+)
 
 
 class Registry:
@@ -57,6 +61,24 @@ class Registry:
         labels = sorted(table.keys() | self._aliases[kind].keys())
         close = difflib.get_close_matches(name, labels, n=3, cutoff=0.6)
         raise UnknownComponentError(kind, name, close, sorted(table))
+
+    def resolve_spec(
+        self, kind: ComponentKind | str, spec: str
+    ) -> tuple[ComponentInfo, dict[str, str]]:
+        """Resolve a command-line spec ``NAME[:ARG]`` to a component and its options.
+
+        ``ARG`` fills the component's declared ``arg_option`` (``kad:mfcc`` →
+        ``embedder="mfcc"``; ``outputs:preds.csv`` → ``path="preds.csv"``).
+        """
+        name, sep, arg = spec.strip().partition(":")
+        info = self.get(kind, name)
+        if not sep:
+            return info, {}
+        if not info.arg_option:
+            raise ComponentSpecError(f"{info.kind} {info.name!r} takes no ':ARG' (got {spec!r})")
+        if not arg:
+            raise ComponentSpecError(f"empty argument after ':' in {spec!r}")
+        return info, {info.arg_option: arg}
 
     def create(self, kind: ComponentKind | str, name: str, **options: Any) -> Any:
         """Construct a component; a missing optional dependency names the extra to install."""
