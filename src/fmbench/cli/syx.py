@@ -112,7 +112,7 @@ def from_syx_cmd(
                 clamped_values += len(clamps)
                 what = ", ".join(f"{c.parameter} {c.raw}->{c.value}" for c in clamps)
                 report.append(
-                    f"  clamped #{index + 1} {voice.name.rstrip()!r} ({stem}/{index}): {what}"
+                    f"  clamped #{index + 1} '{voice.name.rstrip()}' ({stem}/{index}): {what}"
                 )
         total += len(bank)
         bad_sums += len(bank.checksum_errors)

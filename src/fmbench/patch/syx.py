@@ -492,7 +492,9 @@ class Voice:
     ) -> Voice:
         """The voice for a patch (spec §1.7): the 14 kept values per operator, feedback,
         transpose and the algorithm found from the matrices; every dropped parameter comes
-        from ``base`` (default :data:`INIT_VOICE`).
+        from ``base`` (default :data:`INIT_VOICE`). A fixed-frequency operator whose patch
+        values are the base's as reduced by :meth:`to_patch` (``coarse mod 4``, detune 0)
+        keeps the base's coarse and detune, so ``Voice.from_patch(v.to_patch(), base=v) == v``.
 
         ``name`` (cut/padded to 10 characters; code points 0..126 only) defaults to the base
         voice's name. A topology that is no DX7 algorithm raises :class:`SyxTopologyError`
@@ -519,6 +521,10 @@ class Voice:
                 warnings.warn(msg, TopologyFallbackWarning, stacklevel=2)
         ops = []
         for s, op in enumerate(base.operators):
+            coarse, detune = patch.coarse[s], min(max(patch.detune[s] + 7, 0), 14)
+            if patch.fixed_freq[s] and op.osc_mode and coarse == op.coarse % 4 and detune == 7:
+                # the patch holds the base's fixed-mode values as reduced by to_patch()
+                coarse, detune = op.coarse, op.detune
             ops.append(
                 dataclasses.replace(
                     op,
@@ -527,9 +533,9 @@ class Voice:
                     kvs=patch.sensitivity[s],
                     output_level=patch.ol[s],
                     osc_mode=patch.fixed_freq[s],
-                    coarse=patch.coarse[s],
+                    coarse=coarse,
                     fine=patch.fine[s],
-                    detune=min(max(patch.detune[s] + 7, 0), 14),
+                    detune=detune,
                 )
             )
         return dataclasses.replace(
