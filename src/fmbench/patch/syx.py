@@ -612,7 +612,7 @@ def _range_message(clamps: Sequence[Clamp], voices: Sequence[Voice | None]) -> s
     shown = []
     for c in clamps[:10]:
         v = voices[c.voice] if c.voice < len(voices) else None
-        label = f" {v.name.rstrip()!r}" if v is not None else ""
+        label = f" '{v.name.rstrip()}'" if v is not None else ""
         shown.append(
             f"voice {c.voice + 1}{label}: {c.parameter} = {c.raw} (max {_max_of(c.parameter, c)})"
         )
