@@ -1,0 +1,699 @@
+"""The runner: generate → parse/validate → render → score → summarise, resumably.
+
+One :class:`Runner` executes one :class:`RunConfig` into a run directory. Every stage
+leaves durable state, so ``kill -9`` followed by ``--resume`` recomputes nothing that
+finished:
+
+- generations are appended to ``generations.jsonl`` batch by batch (a torn last line
+  is ignored; failed generations are not stored, so a resume retries them);
+- renders and embeddings live in the content-addressed :class:`~fmbench.cache.Cache`
+  (key = patch hash + renderer identity + settings), the run's own ``.cache/`` when
+  the user cache is disabled;
+- each metric's result is written to ``scores/<metric>.json`` when it finishes, with
+  the metric identity and the sample ids it covers (reused only when both match).
+
+Failure policy (``score-as-failure`` by default): every benchmark item is scored.
+Unparsable or invalid outputs are rendered as silence, and a per-sample metric that
+cannot score them (NaN) gets the output's declared ``worst`` value; the seed-compatible
+numbers over valid samples only are reported beside them (``valid_only``). With
+``valid-only`` only valid samples are scored, as the seed did.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fmbench import __version__
+from fmbench.audio import Audio, is_inaudible
+from fmbench.benchmark import Benchmark, BenchmarkItem
+from fmbench.cache import Cache, make_key
+from fmbench.components import ComponentInfo, ComponentKind, Need
+from fmbench.errors import FmbenchError
+from fmbench.metric import GeneratorOutput, MetricResult, Sample
+from fmbench.patch.errors import PatchParseError
+from fmbench.patch.model import Patch
+from fmbench.patch.parse import parse_reply
+from fmbench.patch.validate import validate
+from fmbench.registry import Registry
+from fmbench.render import RenderSettings
+
+FAILURE_POLICIES = ("score-as-failure", "valid-only")
+GENERATIONS_FILE = "generations.jsonl"
+CONFIG_FILE = "config.json"
+SCORES_DIR = "scores"
+
+
+class RunError(FmbenchError):
+    """A run that cannot start or continue (bad configuration, mismatched resume)."""
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines a run (stored as ``config.json`` in the run directory)."""
+
+    benchmark: str = "default"
+    generator: str = "random"  # NAME[:ARG]
+    generator_options: dict[str, Any] = field(default_factory=dict)
+    metrics: tuple[str, ...] | None = None  # NAME[:ARG] specs; None = the benchmark's
+    renderer: str | None = None  # None = the benchmark's
+    limit: int | None = None
+    seed: int = 0
+    failure_policy: str = "score-as-failure"
+    repair: str | None = None  # None, or a policy of fmbench.patch.repair
+    workers: int = 1
+    batch_size: int = 16
+    n_boot: int = 1000
+    n_boot_set: int = 100
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that must match for a run directory to be resumed."""
+        d = asdict(self)
+        for volatile in ("workers", "batch_size"):
+            d.pop(volatile)
+        d["metrics"] = list(d["metrics"]) if d["metrics"] is not None else None
+        return d
+
+
+@dataclass
+class PlannedMetric:
+    """A metric spec resolved against the registry, constructed lazily."""
+
+    spec: str
+    info: ComponentInfo
+    options: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        """The spec as a file-name-safe label (``kad:mfcc`` → ``kad-mfcc``)."""
+        return "".join(c if c.isalnum() or c in "-_." else "-" for c in self.spec)
+
+
+@dataclass
+class RunResult:
+    """What a finished run returns: where it lives, its summary and its samples."""
+
+    run_dir: Path
+    summary: Any  # fmbench.results.RunSummary
+    samples: list[Sample]
+
+
+def plan_metrics(registry: Registry, specs: Iterable[str]) -> list[PlannedMetric]:
+    """Resolve every metric spec before any work starts (unknown/unavailable → error)."""
+    planned: list[PlannedMetric] = []
+    seen: set[str] = set()
+    for spec in specs:
+        spec = spec.strip()
+        if not spec or spec in seen:
+            continue
+        seen.add(spec)
+        info, options = registry.resolve_spec(ComponentKind.METRIC, spec)
+        reason = info.unavailable_reason()
+        if reason:
+            raise RunError(f"metric {spec!r} cannot run: {reason}")
+        planned.append(PlannedMetric(spec, info, options))
+    if not planned:
+        raise RunError("no metrics selected")
+    return planned
+
+
+def parse_output(output: GeneratorOutput, sample: Sample, *, repair: str | None = None) -> None:
+    """Fill ``sample`` from a generator output: parse, validate, build (or repair) the patch."""
+    sample.raw_output = output.raw_output
+    if output.patch is not None:
+        parsed: Any = output.patch
+        if sample.raw_output is None:
+            sample.raw_output = json.dumps(output.patch, separators=(",", ":"))
+    elif output.raw_output is not None:
+        try:
+            parsed = parse_reply(output.raw_output)
+        except PatchParseError as exc:
+            sample.parse_error = str(exc)
+            return
+    else:
+        sample.parse_error = output.info.get("error", "the generator produced no output")
+        return
+    if not isinstance(parsed, dict):
+        sample.parse_error = f"expected a JSON object, got {type(parsed).__name__}"
+        return
+    sample.parsed = parsed
+    sample.problems = validate(parsed)
+    if not sample.problems:
+        sample.patch = Patch.from_dict(parsed)
+    elif repair:
+        from fmbench.patch.repair import repair as repair_patch
+
+        try:
+            sample.patch, notes = repair_patch(parsed, policy=repair)
+            sample.repaired = True
+            if notes:
+                sample.notes["repair"] = "; ".join(notes)[:500]
+        except FmbenchError as exc:
+            sample.notes["repair"] = f"repair failed: {exc}"
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _atomic_write_json(path: Path, data: Any) -> None:
+    from fmbench.results import atomic_write_text
+
+    atomic_write_text(path, json.dumps(data, default=_json_default, allow_nan=True))
+
+
+class Runner:
+    """Executes one run. ``progress`` shows tqdm bars on stderr."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        *,
+        run_dir: str | os.PathLike[str] | None = None,
+        runs_root: str | os.PathLike[str] = "runs",
+        resume: bool = False,
+        benchmark: Benchmark | None = None,
+        registry: Registry | None = None,
+        cache: Cache | None = None,
+        progress: bool = False,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        from fmbench.plugins import get_registry
+
+        if config.failure_policy not in FAILURE_POLICIES:
+            raise RunError(f"failure policy must be one of {', '.join(FAILURE_POLICIES)}")
+        if config.limit is not None and config.limit < 1:
+            raise RunError("--limit must be at least 1")
+        self.config = config
+        self.registry = registry or get_registry()
+        self.progress = progress
+        self.log = log or (lambda message: None)
+        self.benchmark: Benchmark = benchmark or self._load_benchmark(config.benchmark)
+        self.settings: RenderSettings = self.benchmark.render
+        self.items: Sequence[BenchmarkItem] = self.benchmark.items(config.limit)
+        if not self.items:
+            raise RunError(f"benchmark {self.benchmark.name!r} has no test items")
+        self.metrics = plan_metrics(self.registry, config.metrics or self.benchmark.metrics)
+        self.generator_info, generator_options = self.registry.resolve_spec(
+            ComponentKind.GENERATOR, config.generator
+        )
+        self.generator_options = {**generator_options, **config.generator_options}
+        renderer_name = config.renderer or self.benchmark.renderer
+        self.renderer_info = self.registry.get(ComponentKind.RENDERER, renderer_name)
+        self.run_dir = self._locate_run_dir(run_dir, Path(runs_root), resume)
+        self.cache = cache if cache is not None else Cache()
+        if not self.cache.enabled:
+            self.cache = Cache(self.run_dir / ".cache")
+        self.timings: dict[str, Any] = {}
+        self.errors: dict[str, str] = {}
+
+    # -- run directory ---------------------------------------------------------------
+    @staticmethod
+    def _load_benchmark(name: str) -> Benchmark:
+        from fmbench.benchmark import load_benchmark
+
+        return load_benchmark(name)
+
+    def _locate_run_dir(self, run_dir: Path | str | None, runs_root: Path, resume: bool) -> Path:
+        from fmbench.results import make_run_id
+
+        wanted = self.config.identity()
+        if run_dir is None and resume:
+            candidates = sorted(
+                (p for p in runs_root.glob("*/" + CONFIG_FILE) if self._config_matches(p, wanted)),
+                key=lambda p: p.stat().st_mtime,
+            )
+            if not candidates:
+                raise RunError(
+                    f"--resume: no earlier run with this configuration under {runs_root}/"
+                )
+            run_dir = candidates[-1].parent
+        if run_dir is None:
+            run_dir = runs_root / make_run_id(self.benchmark.name, self.config.generator)
+        run_dir = Path(run_dir)
+        config_path = run_dir / CONFIG_FILE
+        if config_path.exists():
+            if not resume:
+                raise RunError(
+                    f"run directory {run_dir} already exists; pass --resume to continue it"
+                )
+            if not self._config_matches(config_path, wanted):
+                raise RunError(
+                    f"{config_path} was written for a different configuration; "
+                    "resume with the same options or choose another --run-dir"
+                )
+        elif resume and run_dir.exists() and any(run_dir.iterdir()):
+            raise RunError(f"{run_dir} is not an fmbench run directory (no {CONFIG_FILE})")
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _atomic_write_json(config_path, {"fmbench_version": __version__, **wanted})
+        return run_dir
+
+    @staticmethod
+    def _config_matches(path: Path, wanted: dict[str, Any]) -> bool:
+        try:
+            stored = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return False
+        stored.pop("fmbench_version", None)
+        return stored == json.loads(json.dumps(wanted, default=_json_default))
+
+    # -- the stages ------------------------------------------------------------------
+    def run(self) -> RunResult:
+        """Execute every stage and write the run directory; returns the result."""
+        start = time.perf_counter()
+        samples = [
+            Sample(id=it.id, caption=it.caption, reference_patch=it.reference_patch)
+            for it in self.items
+        ]
+        outputs = self._timed("generate_s", self._generate)
+        for sample in samples:
+            parse_output(outputs[sample.id], sample, repair=self.config.repair)
+            info = outputs[sample.id].info
+            if info.get("error") and sample.raw_output is None:
+                sample.notes["generation"] = str(info["error"])
+        self._timed("render_s", lambda: self._render(samples))
+        scores = self._timed("score_s", lambda: self._score(samples))
+        self.timings["total_s"] = round(time.perf_counter() - start, 3)
+        return self._write(samples, scores)
+
+    def _timed(self, key: str, fn: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        value = fn()
+        self.timings[key] = round(time.perf_counter() - t0, 3)
+        return value
+
+    def _bar(self, total: int, desc: str):
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc, disable=not self.progress, leave=False, unit="item")
+
+    def _generate(self) -> dict[str, GeneratorOutput]:
+        path = self.run_dir / GENERATIONS_FILE
+        done: dict[str, GeneratorOutput] = {}
+        if path.exists():
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    rec = json.loads(line)
+                    done[str(rec["id"])] = GeneratorOutput(
+                        rec.get("raw_output"), rec.get("patch"), rec.get("info") or {}
+                    )
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    continue  # a line torn by a kill: that item is generated again
+        todo = [it for it in self.items if it.id not in done]
+        if todo:
+            self.log(
+                f"generating {len(todo)} of {len(self.items)} items with {self.config.generator}"
+            )
+            generator = self.registry.create(
+                ComponentKind.GENERATOR, self.generator_info.name, **self.generator_options
+            )
+            if hasattr(generator, "setup"):
+                generator.setup(self.benchmark)
+            self.generator_identity = generator.identity
+            with path.open("a", encoding="utf-8") as f, self._bar(len(todo), "generate") as bar:
+                for i in range(0, len(todo), self.config.batch_size):
+                    batch = todo[i : i + self.config.batch_size]
+                    try:
+                        produced = generator.generate(batch, seed=self.config.seed)
+                        if len(produced) != len(batch):
+                            raise RunError(
+                                f"generator returned {len(produced)} outputs for {len(batch)} items"
+                            )
+                    except Exception as exc:  # noqa: BLE001 - recorded per item, retried on resume
+                        message = f"generator failed: {type(exc).__name__}: {exc}"
+                        for it in batch:
+                            done[it.id] = GeneratorOutput(info={"error": message})
+                        bar.update(len(batch))
+                        continue
+                    for it, out in zip(batch, produced, strict=True):
+                        done[it.id] = out
+                        if out.raw_output is None and out.patch is None and out.info.get("error"):
+                            continue  # not stored: retried on resume
+                        rec = {"id": it.id, "raw_output": out.raw_output, "patch": out.patch}
+                        rec["info"] = out.info
+                        f.write(json.dumps(rec, default=_json_default) + "\n")
+                    f.flush()
+                    os.fsync(f.fileno())
+                    bar.update(len(batch))
+        else:
+            self.generator_identity = self._stored_generator_identity()
+        return done
+
+    def _stored_generator_identity(self) -> str:
+        path = self.run_dir / "generator.json"
+        if path.exists():
+            return json.loads(path.read_text()).get("identity", self.generator_info.name)
+        return self.generator_info.name
+
+    @property
+    def _needs(self) -> set[Need]:
+        return {n for m in self.metrics for n in m.info.needs}
+
+    def _render(self, samples: list[Sample]) -> None:
+        _atomic_write_json(
+            self.run_dir / "generator.json",
+            {"identity": getattr(self, "generator_identity", self.generator_info.name)},
+        )
+        renderer = self.registry.create(ComponentKind.RENDERER, self.renderer_info.name)
+        self.renderer_identity = renderer.identity
+        jobs: dict[str, Patch] = {}
+        for s in samples:
+            if s.patch is not None:
+                jobs.setdefault(s.patch.content_hash, s.patch)
+        if Need.REFERENCE_AUDIO in self._needs:
+            for s in samples:
+                if s.reference_patch is not None:
+                    jobs.setdefault(s.reference_patch.content_hash, s.reference_patch)
+        audio = self._render_patches(renderer, list(jobs.values()))
+        silence = Audio(
+            np.zeros(self.settings.num_samples, dtype=np.float32), self.settings.sample_rate
+        )
+        for s in samples:
+            if s.patch is not None:
+                s.audio = audio.get(s.patch.content_hash)
+                if s.audio is None:
+                    s.notes["render"] = "render failed"
+            if s.audio is None and self.config.failure_policy == "score-as-failure":
+                s.audio = silence
+                s.notes.setdefault("render", "scored as silence (no valid patch)")
+            if s.reference_patch is not None and s.reference_patch.content_hash in audio:
+                s.reference_audio = audio[s.reference_patch.content_hash]
+
+    def _render_key(self, renderer: Any, patch: Patch) -> str:
+        return make_key(patch.content_hash, renderer.identity, self.settings.key)
+
+    def _render_patches(self, renderer: Any, patches: list[Patch]) -> dict[str, Audio]:
+        out: dict[str, Audio] = {}
+        missing: list[Patch] = []
+        for p in patches:
+            stored = self.cache.get("render", self._render_key(renderer, p))
+            if stored is None:
+                missing.append(p)
+            else:
+                out[p.content_hash] = self._audio_from_store(stored)
+        if missing:
+            self.log(f"rendering {len(missing)} patches ({len(out)} cached)")
+            from fmbench.render import render_batch
+
+            results = render_batch(
+                missing, self.settings, renderer=renderer, workers=self.config.workers
+            )
+            with self._bar(len(missing), "render") as bar:
+                for p, audio in zip(missing, results, strict=True):
+                    self.cache.put(
+                        "render", self._render_key(renderer, p), self._audio_to_store(audio)
+                    )
+                    out[p.content_hash] = audio
+                    bar.update(1)
+        return out
+
+    def _audio_to_store(self, audio: Audio) -> np.ndarray:
+        return audio.to_int16() if self.settings.quantize_int16 else audio.samples
+
+    def _audio_from_store(self, stored: np.ndarray) -> Audio:
+        if stored.dtype == np.int16:
+            return Audio.from_int16(stored, self.settings.sample_rate)
+        return Audio(stored, self.settings.sample_rate)
+
+    # -- scoring ---------------------------------------------------------------------
+    def _score(self, samples: list[Sample]) -> dict[str, tuple[MetricResult, list[int]]]:
+        """Score every metric; returns label → (result, indices of the scored samples)."""
+        valid = [i for i, s in enumerate(samples) if s.valid]
+        scored_idx = (
+            valid if self.config.failure_policy == "valid-only" else list(range(len(samples)))
+        )
+        results: dict[str, tuple[MetricResult, list[int]]] = {}
+        (self.run_dir / SCORES_DIR).mkdir(exist_ok=True)
+        score_times: dict[str, float] = {}
+        for planned in self.metrics:
+            t0 = time.perf_counter()
+            try:
+                metric = self.registry.create(
+                    ComponentKind.METRIC, planned.info.name, **planned.options
+                )
+                result = self._score_one(planned, metric, samples, scored_idx)
+            except Exception as exc:  # noqa: BLE001 - one failing metric never sinks the run
+                self.errors[planned.spec] = f"{type(exc).__name__}: {exc}"
+                self.log(f"metric {planned.spec} failed: {self.errors[planned.spec]}")
+                continue
+            finally:
+                score_times[planned.spec] = round(time.perf_counter() - t0, 3)
+            results[planned.spec] = (result, scored_idx)
+        self.timings["score_s_by_metric"] = score_times
+        return results
+
+    def _score_one(
+        self, planned: PlannedMetric, metric: Any, samples: list[Sample], idx: list[int]
+    ) -> MetricResult:
+        path = self.run_dir / SCORES_DIR / f"{planned.label}.json"
+        ids = [samples[i].id for i in idx]
+        if path.exists():
+            try:
+                stored = json.loads(path.read_text())
+                if stored["identity"] == metric.identity and stored["ids"] == ids:
+                    return _result_from_json(stored)
+            except (OSError, json.JSONDecodeError, KeyError, TypeError):
+                pass  # recompute
+        subset = [samples[i] for i in idx]
+        needs = planned.info.needs
+        if Need.REFERENCE_AUDIO in needs and any(s.reference_audio is None for s in subset):
+            missing = sum(s.reference_audio is None for s in subset)
+            self.log(f"{planned.spec}: {missing} samples have no reference audio")
+        result = metric.score(subset) if subset else MetricResult()
+        self._apply_failure_policy(planned, result, subset)
+        _atomic_write_json(path, _result_to_json(result, metric.identity, ids))
+        return result
+
+    def _apply_failure_policy(
+        self, planned: PlannedMetric, result: MetricResult, subset: list[Sample]
+    ) -> None:
+        if self.config.failure_policy != "score-as-failure":
+            return
+        for out in planned.info.outputs:
+            values = result.per_sample.get(out.name)
+            if values is None or out.worst is None:
+                continue
+            values = np.asarray(values, dtype=np.float64)
+            for i, s in enumerate(subset):
+                if not s.valid and math.isnan(values[i]):
+                    values[i] = out.worst
+                    result.reasons[(out.name, i)] = "failed output scored as the worst value"
+            result.per_sample[out.name] = values
+
+    # -- summary ---------------------------------------------------------------------
+    def _write(
+        self, samples: list[Sample], scores: dict[str, tuple[MetricResult, list[int]]]
+    ) -> RunResult:
+        from fmbench.results import RunStore, RunSummary, git_sha, now_iso
+
+        valid_mask = np.array([s.valid for s in samples])
+        metrics_summary: dict[str, Any] = {}
+        for planned in self.metrics:
+            if planned.spec not in scores:
+                continue
+            result, idx = scores[planned.spec]
+            for out in planned.info.outputs:
+                key = _column_name(planned, out.name)
+                entry = self._summarise_output(planned, result, idx, out.name, samples, valid_mask)
+                if entry is None:
+                    continue
+                entry["direction"] = str(out.direction)
+                metrics_summary[key] = entry
+                if out.name in result.per_sample:
+                    values = np.full(len(samples), np.nan)
+                    values[idx] = np.asarray(result.per_sample[out.name], dtype=np.float64)
+                    for s, v in zip(samples, values, strict=True):
+                        s.scores[key] = float(v)
+                    for (col, i), reason in result.reasons.items():
+                        if col == out.name:
+                            samples[idx[i]].notes[key] = reason
+        accounting = {
+            "n_items": len(samples),
+            "n_generated": sum(s.raw_output is not None for s in samples),
+            "n_parsed": sum(s.parsed is not None for s in samples),
+            "n_valid": int(valid_mask.sum()),
+            "n_repaired": sum(s.repaired for s in samples),
+            "n_rendered": sum(s.patch is not None and "render" not in s.notes for s in samples),
+            "n_inaudible": sum(
+                s.patch is not None and s.audio is not None and is_inaudible(s.audio)
+                for s in samples
+            ),
+        }
+        summary_dict = {
+            "schema_version": 1,
+            "run_id": self.run_dir.name,
+            "created": now_iso(),
+            "complete": True,
+            "fmbench_version": __version__,
+            "git_sha": git_sha(),
+            "seed": self.config.seed,
+            "benchmark": {
+                "name": self.benchmark.name,
+                "version": self.benchmark.version,
+                "identity": self.benchmark.identity,
+                "n_items": len(samples),
+            },
+            "generator": {
+                "name": self.config.generator,
+                "identity": getattr(self, "generator_identity", self.generator_info.name),
+                "options": self.generator_options,
+            },
+            "renderer": {
+                "name": self.renderer_info.name,
+                "identity": getattr(self, "renderer_identity", self.renderer_info.name),
+                "settings": json.loads(self.settings.key),
+            },
+            "failure_policy": self.config.failure_policy,
+            "accounting": accounting,
+            "metrics": metrics_summary,
+            "errors": self.errors,
+            "timings": self.timings,
+        }
+        store = RunStore(self.run_dir)
+        store.write_samples([_sample_row(s) for s in samples])
+        summary = RunSummary.from_dict(json.loads(json.dumps(summary_dict, default=_json_default)))
+        store.write_summary(summary)
+        store.write_manifest()
+        return RunResult(self.run_dir, summary, samples)
+
+    def _summarise_output(
+        self,
+        planned: PlannedMetric,
+        result: MetricResult,
+        idx: list[int],
+        column: str,
+        samples: list[Sample],
+        valid_mask: np.ndarray,
+    ) -> dict[str, Any] | None:
+        from fmbench.stats import bootstrap_ci, bootstrap_set_ci
+
+        seed = self.config.seed
+        base = {
+            "metric": planned.info.name,
+            "metric_identity": planned.spec,
+            "kind": str(planned.info.metric_kind),
+        }
+        if column in result.per_sample:
+            values = np.asarray(result.per_sample[column], dtype=np.float64)
+            finite = values[~np.isnan(values)]
+            low, high = bootstrap_ci(values, n_boot=self.config.n_boot, seed=seed)
+            valid_vals = values[valid_mask[idx]]
+            v_low, v_high = bootstrap_ci(valid_vals, n_boot=self.config.n_boot, seed=seed)
+            v_finite = valid_vals[~np.isnan(valid_vals)]
+            return {
+                **base,
+                "value": float(finite.mean()) if finite.size else math.nan,
+                "ci_low": low,
+                "ci_high": high,
+                "n": int(finite.size),
+                "n_nan": int(values.size - finite.size),
+                "valid_only": {
+                    "value": float(v_finite.mean()) if v_finite.size else math.nan,
+                    "ci_low": v_low,
+                    "ci_high": v_high,
+                    "n": int(v_finite.size),
+                },
+            }
+        if column not in result.set_values:
+            return None
+        value = float(result.set_values[column])
+        metric = self.registry.create(ComponentKind.METRIC, planned.info.name, **planned.options)
+        subset = [samples[i] for i in idx]
+
+        def recompute(indices: Sequence[int], pool: list[Sample]) -> float:
+            try:
+                return float(metric.score([pool[i] for i in indices]).set_values[column])
+            except Exception:  # noqa: BLE001 - a degenerate resample gives NaN
+                return math.nan
+
+        n_boot = self.config.n_boot_set
+        low, high = bootstrap_set_ci(
+            lambda ix: recompute(ix, subset), len(subset), n_boot=n_boot, seed=seed
+        )
+        valid_pool = [s for s in subset if s.valid]
+        if len(valid_pool) == len(subset):
+            v_value, v_low, v_high = value, low, high
+        elif len(valid_pool) >= 2:
+            v_value = recompute(range(len(valid_pool)), valid_pool)
+            v_low, v_high = bootstrap_set_ci(
+                lambda ix: recompute(ix, valid_pool), len(valid_pool), n_boot=n_boot, seed=seed
+            )
+        else:
+            v_value = v_low = v_high = math.nan
+        return {
+            **base,
+            "value": value,
+            "ci_low": low,
+            "ci_high": high,
+            "n": len(subset),
+            "n_nan": 0,
+            "valid_only": {
+                "value": v_value,
+                "ci_low": v_low,
+                "ci_high": v_high,
+                "n": len(valid_pool),
+            },
+        }
+
+
+def _column_name(planned: PlannedMetric, output: str) -> str:
+    """Summary/table column: the output name, suffixed with the spec's argument (fad:mfcc)."""
+    arg = planned.spec.partition(":")[2]
+    return f"{output}:{arg}" if arg else output
+
+
+def _sample_row(s: Sample) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": s.id,
+        "caption": s.caption,
+        "raw_output": s.raw_output,
+        "parsed_ok": s.parsed is not None,
+        "parse_error": s.parse_error,
+        "valid": s.valid,
+        "problems": [p.to_dict() for p in s.problems[:20]],
+        "repaired": s.repaired,
+        "rendered": s.patch is not None and "render" not in s.notes,
+        "inaudible": bool(s.patch is not None and s.audio is not None and is_inaudible(s.audio)),
+        "patch": s.patch.to_json() if s.patch is not None else None,
+        "audio_hash": s.audio.content_hash if s.audio is not None and s.patch is not None else None,
+    }
+    row.update(s.scores)
+    for key, note in s.notes.items():
+        row[f"note:{key}"] = note
+    return row
+
+
+def _result_to_json(result: MetricResult, identity: str, ids: list[str]) -> dict[str, Any]:
+    return {
+        "identity": identity,
+        "ids": ids,
+        "per_sample": {
+            k: [None if math.isnan(x) else float(x) for x in np.asarray(v, dtype=float)]
+            for k, v in result.per_sample.items()
+        },
+        "set_values": {k: float(v) for k, v in result.set_values.items()},
+        "reasons": [[c, i, r] for (c, i), r in result.reasons.items()],
+    }
+
+
+def _result_from_json(data: dict[str, Any]) -> MetricResult:
+    return MetricResult(
+        per_sample={
+            k: np.array([math.nan if x is None else x for x in v], dtype=np.float64)
+            for k, v in data["per_sample"].items()
+        },
+        set_values={k: float(v) for k, v in data["set_values"].items()},
+        reasons={(c, int(i)): r for c, i, r in data["reasons"]},
+    )
