@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import warnings
 from pathlib import Path
 
@@ -373,6 +374,29 @@ def test_mutated_bank_raises_only_syx_error(edits):
     assert len(b) == 32
     for v in b:
         assert validate(v.to_patch().to_dict()) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**64))
+def test_any_seven_bit_data_reads_and_clamping_is_a_fixed_point(seed):
+    rng = random.Random(seed)
+    body = bytes(b & 0x7F for b in rng.randbytes(4096))
+    vced = bytes(b & 0x7F for b in rng.randbytes(155))
+    bulk = bytes([0xF0, 0x43, 0, 9, 0x20, 0]) + body + bytes([checksum(body), 0xF7])
+    single = bytes([0xF0, 0x43, 0, 0, 1, 0x1B]) + vced + bytes([checksum(vced), 0xF7])
+    b = read_syx(bulk + single)
+    assert len(b) == 33 and b.checksum_errors == ()
+    for v in b:
+        assert validate(v.to_patch().to_dict()) == []
+    again = read_syx(write_syx(b.voices[:32]) + write_vced(b[32]))
+    assert again.voices == b.voices and again.clamps == ()
+    assert read_syx(body).voices == b.voices[:32]  # the same data as a headerless cart
+
+
+def test_skipped_message_notes_are_capped():
+    data = bytes([0xF0, 0x7E, 0xF7]) * 1000 + raw("rom1a")
+    b = read_syx(data)
+    assert len(b) == 32 and len(b.notes) == 21 and "980 more" in b.notes[-1]
 
 
 # -- writing ---------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -684,6 +685,11 @@ def _load(data: bytes | bytearray | memoryview | str | os.PathLike[str]) -> tupl
     raise SyxError(f"read_syx expects bytes or a path, got {type(data).__name__}")
 
 
+_STATUS_BYTE = re.compile(rb"[\x80-\xff]")
+#: at most this many skipped-message notes are kept (then a count)
+_MAX_NOTES = 20
+
+
 def _messages(data: bytes, where: str) -> Iterator[tuple[int, bytes]]:
     """Split a file into SysEx messages (offset, bytes incl. F0/F7), strictly."""
     n, pos = len(data), 0
@@ -692,9 +698,8 @@ def _messages(data: bytes, where: str) -> Iterator[tuple[int, bytes]]:
             raise SyxError(
                 f"{where}: expected a SysEx message (0xF0) at byte {pos}, found 0x{data[pos]:02X}"
             )
-        j = pos + 1
-        while j < n and data[j] < 0x80:
-            j += 1
+        m = _STATUS_BYTE.search(data, pos + 1)
+        j = n if m is None else m.start()
         if j == n:
             raise SyxError(
                 f"{where}: the message starting at byte {pos} has no end byte 0xF7 "
@@ -735,6 +740,7 @@ def read_syx(
     mismatches: list[ChecksumMismatch] = []
     notes: list[str] = []
     channel: int | None = None
+    skipped = 0
 
     def add_packed(block: bytes) -> None:
         for v in range(BANK_SIZE):
@@ -747,8 +753,9 @@ def read_syx(
                 f"{where}: not a SysEx file (does not start with 0xF0) and not a headerless "
                 f"{BULK_DATA_SIZE}-byte cartridge image ({len(raw_data)} bytes)"
             )
-        high = next((i for i, b in enumerate(raw_data) if b >= 0x80), None)
-        if high is not None:
+        m = _STATUS_BYTE.search(raw_data)
+        if m is not None:
+            high = m.start()
             raise SyxError(
                 f"{where}: headerless cart has byte 0x{raw_data[high]:02X} at offset {high}; "
                 "voice data bytes must be below 0x80"
@@ -759,7 +766,11 @@ def read_syx(
         for offset, msg in _messages(raw_data, where):
             kind = _dump_kind(msg)
             if kind is None:
-                notes.append(f"skipped a non-voice SysEx message at byte {offset}: {_head(msg)}")
+                skipped += 1
+                if skipped <= _MAX_NOTES:
+                    notes.append(
+                        f"skipped a non-voice SysEx message at byte {offset}: {_head(msg)}"
+                    )
                 continue
             size, expected_len = (BULK_DATA_SIZE, 4104) if kind == "bulk" else (VCED_SIZE, 163)
             count = (msg[4] << 7) | msg[5]
@@ -785,6 +796,8 @@ def read_syx(
                 if checksum == "reject":
                     raise SyxChecksumError(f"{where}: {mm}")
                 mismatches.append(mm)
+        if skipped > _MAX_NOTES:
+            notes.append(f"… and {skipped - _MAX_NOTES} more non-voice messages skipped")
         if not raws:
             raise SyxError(
                 f"{where}: no DX7 voice dump found"
