@@ -1,0 +1,177 @@
+"""Where the runner's heavy work (rendering, scoring) executes.
+
+An :class:`Executor` maps a picklable function over items and yields the results **in
+input order**, keeping only a bounded number of chunks in flight so memory stays flat
+however many items stream through. Implementations:
+
+- ``local`` (default): the calling process when ``workers <= 1``, else a pool of
+  ``workers`` processes;
+- ``dask``: a Dask distributed cluster — ``dask`` starts a local cluster with
+  ``workers`` processes, ``dask:tcp://host:8786`` connects to a running scheduler
+  (``pip install distributed``).
+
+Because results come back in order and each item's result depends only on the item,
+the output is identical for every executor and worker count.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from fmbench.errors import FmbenchError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+EXECUTORS = ("local", "dask")
+
+
+class ExecutorError(FmbenchError):
+    """An executor that cannot be created (unknown name, missing package, bad address)."""
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Ordered, bounded parallel map."""
+
+    name: str
+    workers: int
+
+    def map(
+        self, fn: Callable[[T], R], items: Iterable[T], *, chunksize: int = 1
+    ) -> Iterator[R]: ...
+
+    def close(self) -> None: ...
+
+
+def _run_chunk(fn: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:
+    return [fn(item) for item in chunk]
+
+
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _WindowedExecutor:
+    """Shared windowing: submit chunks, keep ``2 × workers`` in flight, yield in order."""
+
+    name = "base"
+    workers = 1
+
+    def _submit(self, fn: Callable[[Any], Any], chunk: list[Any]) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def _result(future: Any) -> list[Any]:
+        return future.result()
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T], *, chunksize: int = 1) -> Iterator[R]:
+        pending: deque[Any] = deque()
+        window = max(2, 2 * self.workers)
+        for chunk in _chunks(items, max(1, chunksize)):
+            pending.append(self._submit(fn, chunk))
+            if len(pending) >= window:
+                yield from self._result(pending.popleft())
+        while pending:
+            yield from self._result(pending.popleft())
+
+
+class LocalExecutor(_WindowedExecutor):
+    """The calling process (``workers <= 1``) or a process pool of ``workers``."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = max(1, int(workers))
+        self._pool: Any = None
+
+    def _submit(self, fn: Callable[[Any], Any], chunk: list[Any]) -> Any:
+        if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # "spawn" would re-import the world per worker; fork is safe here because
+            # workers only run pure functions of their arguments.
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context(method)
+            )
+        return self._pool.submit(_run_chunk, fn, chunk)
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T], *, chunksize: int = 1) -> Iterator[R]:
+        if self.workers <= 1:
+            return (fn(item) for item in items)
+        return super().map(fn, items, chunksize=chunksize)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+class DaskExecutor(_WindowedExecutor):
+    """A Dask distributed cluster: a local one (``address=None``) or a running scheduler."""
+
+    name = "dask"
+
+    def __init__(self, workers: int = 1, address: str | None = None) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise ExecutorError(
+                "the dask executor needs the 'distributed' package: pip install distributed"
+            ) from None
+        self._cluster = None
+        if address is None:
+            self._cluster = LocalCluster(
+                n_workers=max(1, int(workers)),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=40,
+            )
+            address = self._cluster.scheduler_address
+        try:
+            self._client = Client(address, timeout=30)
+        except OSError as exc:
+            self.close()
+            raise ExecutorError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        self.workers = max(1, len(self._client.scheduler_info().get("workers", {})) or int(workers))
+
+    def _submit(self, fn: Callable[[Any], Any], chunk: list[Any]) -> Any:
+        return self._client.submit(_run_chunk, fn, chunk, pure=False)
+
+    def close(self) -> None:
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def get_executor(spec: str | None = "local", workers: int = 1) -> Executor:
+    """Build an executor from ``local``, ``dask`` or ``dask:ADDRESS``."""
+    name, _, arg = (spec or "local").partition(":")
+    if name == "local":
+        return LocalExecutor(workers)
+    if name == "dask":
+        return DaskExecutor(workers, address=arg or None)
+    raise ExecutorError(f"unknown executor {spec!r}; choose from {', '.join(EXECUTORS)}")
+
+
+def default_workers() -> int:
+    """The usable CPU count (affinity-aware)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
