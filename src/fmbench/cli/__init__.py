@@ -11,6 +11,7 @@ import click
 from fmbench import __version__
 from fmbench.cli import patch as _patch
 from fmbench.cli import plugins as _plugins
+from fmbench.cli import results as _results
 from fmbench.cli import run as _run
 from fmbench.cli.common import FmbenchGroup
 
@@ -29,3 +30,5 @@ main.add_command(_plugins.plugins_cmd)
 main.add_command(_plugins.list_cmd)
 main.add_command(_patch.patch_group)
 main.add_command(_run.run_cmd)
+for _cmd in _results.COMMANDS:
+    main.add_command(_cmd)
