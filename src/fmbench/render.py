@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Protocol, runtime_checkable
+from itertools import islice
+from typing import Any, Protocol, runtime_checkable
 
 from fmbench.audio import Audio
 from fmbench.patch.model import Patch
@@ -78,3 +80,174 @@ class Renderer(Protocol):
     identity: str  # engine version + fidelity mode: part of every render cache key
 
     def render(self, patch: Patch, settings: RenderSettings) -> Audio: ...
+
+
+# -- operator ablation and isolation (renderer-agnostic patch transformations) -------------
+
+
+def modulator_closure(patch: Patch, op: int) -> frozenset[int]:
+    """OP``op`` plus every operator that (transitively) modulates it (operator numbers).
+
+    Self-feedback edges are ignored (an operator is in its own closure anyway). This is
+    what the issue calls OPk's "downstream closure": the part of the graph whose sound
+    flows *down* into OPk.
+    """
+    _check_op(op)
+    seen = {op}
+    stack = [op]
+    while stack:
+        c = stack.pop()
+        for m in range(1, 7):
+            if m != c and patch.modmatrix[c - 1][m - 1] and m not in seen:
+                seen.add(m)
+                stack.append(m)
+    return frozenset(seen)
+
+
+def ablate_patch(patch: Patch, op: int) -> Patch:
+    """The patch with OP``op`` silenced: its output level ``ol`` set to 0.
+
+    A DX7 operator is never fully off — at ``ol = 0`` its envelope sits at the floor gain
+    (≈ 6.4e-5, spec §2.4), about −84 dB below full level, so it no longer audibly
+    modulates or sounds. Everything else (topology, carrier count and hence the mix
+    normalisation) is unchanged, so the ablated render is directly comparable.
+    """
+    _check_op(op)
+    ol = list(patch.ol)
+    ol[6 - op] = 0  # per-operator arrays are OP6-first (spec §1.2)
+    return patch.replace(ol=ol)
+
+
+def isolate_patch(patch: Patch, op: int) -> Patch:
+    """The patch reduced to OP``op`` and its :func:`modulator_closure`, OP``op`` the only
+    carrier.
+
+    ``outmatrix`` becomes one-hot on OP``op`` (so the mix is divided by 4·1, spec §2.7:
+    the isolated operator plays at the level it would have as a lone carrier); operators
+    outside the closure get ``ol = 0`` and lose their modulation edges (they could not
+    reach the output anyway). The feedback diagonal is kept only inside the closure.
+    """
+    keep = modulator_closure(patch, op)
+    mm = [
+        [1 if (patch.modmatrix[c][m] and c + 1 in keep and m + 1 in keep) else 0 for m in range(6)]
+        for c in range(6)
+    ]
+    out = [1 if k + 1 == op else 0 for k in range(6)]
+    ol = [patch.ol[s] if (6 - s) in keep else 0 for s in range(6)]
+    return patch.replace(modmatrix=mm, outmatrix=out, ol=ol)
+
+
+def _check_op(op: int) -> None:
+    if not isinstance(op, int) or not 1 <= op <= 6:
+        from fmbench.errors import FmbenchError
+
+        raise FmbenchError(f"operator numbers are 1..6, got {op!r}")
+
+
+def render_ablation(
+    patch: Patch, settings: RenderSettings, *, off: int, renderer: str | Renderer = "dx7"
+) -> Audio:
+    """Render ``patch`` with OP``off`` silenced (see :func:`ablate_patch`)."""
+    return resolve_renderer(renderer).render(ablate_patch(patch, off), settings)
+
+
+def render_isolated(
+    patch: Patch, settings: RenderSettings, *, op: int, renderer: str | Renderer = "dx7"
+) -> Audio:
+    """Render OP``op`` and its modulators only, OP``op`` as the sole carrier
+    (see :func:`isolate_patch`)."""
+    return resolve_renderer(renderer).render(isolate_patch(patch, op), settings)
+
+
+# -- batch rendering ---------------------------------------------------------------------
+
+
+def resolve_renderer(renderer: str | Renderer, **options: Any) -> Renderer:
+    """A renderer instance from a registered name (plus constructor options) or as is."""
+    if isinstance(renderer, str):
+        from fmbench.components import ComponentKind
+        from fmbench.plugins import get_registry
+
+        return get_registry().create(ComponentKind.RENDERER, renderer, **options)
+    if options:
+        raise TypeError("renderer options can only be given with a renderer name")
+    return renderer
+
+
+_WORKER_RENDERER: Any = None
+
+
+def _worker_init(spec: Any) -> None:
+    global _WORKER_RENDERER
+    name, options, instance = spec
+    _WORKER_RENDERER = instance if instance is not None else resolve_renderer(name, **options)
+
+
+def _worker_render(patches: list[Patch], settings: RenderSettings) -> list[Audio]:
+    return [_WORKER_RENDERER.render(p, settings) for p in patches]
+
+
+def render_batch(
+    patches: Iterable[Patch],
+    settings: RenderSettings,
+    *,
+    renderer: str | Renderer = "dx7",
+    renderer_options: dict[str, Any] | None = None,
+    workers: int = 1,
+    chunk_size: int = 4,
+    max_in_flight: int | None = None,
+    start_method: str | None = None,
+) -> Iterator[Audio]:
+    """Render many patches, yielding one :class:`Audio` per patch **in input order**.
+
+    Deterministic: every render is an independent pure function of (patch, settings,
+    renderer identity), so the bytes do not depend on ``workers``. With ``workers > 1``
+    patches are sent in chunks of ``chunk_size`` to a process pool; at most
+    ``max_in_flight`` chunks (default ``2·workers``) are pending at any time and
+    ``patches`` is consumed lazily, so memory stays bounded for any input length. The
+    renderer is given by name (+ ``renderer_options``; re-created in each worker) or as a
+    picklable instance. ``start_method`` picks the multiprocessing context (platform
+    default if None).
+    """
+    options = dict(renderer_options or {})
+    if workers is None or workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers!r}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size!r}")
+    if workers == 1:
+        inst = resolve_renderer(renderer, **options)
+        for p in patches:
+            yield inst.render(p, settings)
+        return
+
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    if isinstance(renderer, str):
+        resolve_renderer(renderer, **options)  # fail early (unknown name, missing extra)
+        spec: Any = (renderer, options, None)
+    else:
+        if options:
+            raise TypeError("renderer options can only be given with a renderer name")
+        spec = (None, {}, renderer)
+    limit = max_in_flight or 2 * workers
+    ctx = multiprocessing.get_context(start_method)
+    it = iter(patches)
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(spec,)
+    ) as pool:
+        pending: deque = deque()
+
+        def submit() -> bool:
+            chunk = list(islice(it, chunk_size))
+            if chunk:
+                pending.append(pool.submit(_worker_render, chunk, settings))
+            return bool(chunk)
+
+        while len(pending) < limit and submit():
+            pass
+        while pending:
+            done = pending.popleft().result()
+            submit()
+            yield from done
