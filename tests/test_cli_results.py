@@ -286,3 +286,31 @@ def test_leaderboard_with_a_malformed_stored_summary(tmp_path):
     r = _invoke("leaderboard", "--dir", tmp_path / "lb")
     assert r.exit_code == 2 and f"{bad}: malformed summary: missing field" in r.output
     assert "Traceback" not in r.output
+
+
+def test_compare_and_check_refuse_a_run_from_an_older_schema(tmp_path, runs):
+    a, _, _ = runs
+    old = write_synthetic_run(tmp_path / "old", {"clap": [0.1, 0.2]}, directions=DIRS)
+    d = json.loads(old.summary_path.read_text())
+    d["schema_version"] = 0
+    old.summary_path.write_text(json.dumps(d))
+    old.write_manifest()  # complete, but written by an older fmbench
+    for args in (("compare", a, old.run_dir), ("check", old.run_dir, "--baseline", a)):
+        r = _invoke(*args)
+        assert r.exit_code == 2 and "Traceback" not in r.output
+        assert f"{old.summary_path}: summary schema version 0 is older" in r.output
+        assert "re-run the benchmark" in r.output
+
+
+def test_compare_with_an_empty_samples_table(tmp_path):
+    a = write_synthetic_run(tmp_path / "a", {"m": [1.0, 2.0]})
+    b = write_synthetic_run(tmp_path / "b", {"m": [1.0, 2.0]})
+    b.samples_path.write_text("id,m\n")
+    b.write_manifest()
+    doc = json.loads(_invoke("compare", a.run_dir, b.run_dir, "--json").output)
+    assert doc["n_common"] == 0
+    assert doc["metrics"][0]["verdict"] == "too few paired values"
+    b.samples_path.write_text("")
+    b.write_manifest()
+    r = _invoke("compare", a.run_dir, b.run_dir)
+    assert r.exit_code == 2 and f"{b.samples_path}: empty file" in r.output

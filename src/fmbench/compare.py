@@ -185,7 +185,9 @@ def compare_runs(
             alpha=alpha,
         )
         mc.test = res
-        if not res.significant:
+        if res.n < 2:
+            mc.verdict = "too few paired values"
+        elif not res.significant:
             mc.verdict = "no significant difference"
         else:
             a_higher = res.mean_diff > 0
