@@ -90,12 +90,13 @@ class DexedRenderer:
 
     def render(self, patch: Patch, settings: RenderSettings) -> Audio:
         """Render ``patch`` with ``settings``; see the class docstring for levels."""
-        y = self.render_raw(patch, settings).astype(np.float64)
+        y = self.render_raw(patch, settings)  # float32, owned: scaled in place
         if self.level == "seed":
-            y *= 2.0 / (4.0 * max(1, len(patch.carriers)))
-        if not np.all(np.isfinite(y)):  # never emit NaN/Inf
+            y *= np.float32(2.0 / (4.0 * max(1, len(patch.carriers))))
+        if not np.isfinite(np.sum(y, dtype=np.float64)):  # never emit NaN/Inf
             raise FloatingPointError("dexed produced non-finite samples")
         if settings.quantize_int16:
-            q = np.trunc(np.clip(y, -1.0, 1.0) * 32767.0).astype(np.int16)
-            return Audio.from_int16(q, settings.sample_rate)
-        return Audio(y.astype(np.float32), settings.sample_rate)
+            np.clip(y, -1.0, 1.0, out=y)
+            y *= np.float32(32767.0)
+            return Audio.from_int16(np.trunc(y, out=y).astype(np.int16), settings.sample_rate)
+        return Audio(y, settings.sample_rate)
