@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from fmbench import __version__
+from fmbench.cli import data as _data
 from fmbench.cli import demo as _demo
 from fmbench.cli import patch as _patch
 from fmbench.cli import plugins as _plugins
@@ -34,3 +35,4 @@ main.add_command(_run.run_cmd)
 for _cmd in _results.COMMANDS:
     main.add_command(_cmd)
 main.add_command(_demo.demo_cmd)
+main.add_command(_data.data_group)

@@ -1,0 +1,141 @@
+"""`fmbench data …`: build datasets (default benchmark, SysEx import) and captions."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+def _summary(report) -> str:
+    d = report.to_dict()
+    lines = [
+        f"candidates {d['n_candidates']}, kept train {d['n_train']} / test {d['n_test']}, "
+        f"duplicates {d['n_duplicates']}, inaudible {d['n_inaudible']}, "
+        f"with fixed-frequency operators {d['n_fixed']}"
+    ]
+    lines += [f"  {k}: {v}" for k, v in d["files"].items()]
+    lines += [f"  note: {n}" for n in d["notes"]]
+    return "\n".join(lines)
+
+
+@click.group("data")
+def data_group() -> None:
+    """Build benchmark datasets: the default benchmark, SysEx imports, captions."""
+
+
+@data_group.command("make-default")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="output folder")
+@click.option("--seed", default=0, show_default=True, help="prior seed")
+@click.option("--train", "n_train", default=1000, show_default=True, help="train items")
+@click.option("--test", "n_test", default=100, show_default=True, help="test items")
+@click.option("--max-candidates", type=int, default=None, help="stop after this many prior samples")
+@click.option("--workers", default=1, show_default=True, help="render processes")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def make_default_cmd(out, seed, n_train, n_test, max_candidates, workers, progress) -> None:
+    """Generate the built-in default benchmark's data (train.csv, test.csv, captions.csv).
+
+    Patches come from fmbench's documented prior (docs/default-benchmark.md), are rendered
+    with the dx7 renderer and captioned from measured audio descriptors. The same seed gives
+    the same files, bit for bit.
+    """
+    from fmbench.datagen import make_default
+
+    report = make_default(
+        out,
+        seed=seed,
+        n_train=n_train,
+        n_test=n_test,
+        max_candidates=max_candidates,
+        workers=workers,
+        progress=progress,
+    )
+    click.echo(_summary(report))
+
+
+@data_group.command("import-syx")
+@click.argument("banks", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="output folder")
+@click.option(
+    "--collection", default="DX7_SYX", show_default=True, help="top folder of the wav paths"
+)
+@click.option("--test-fraction", default=0.1, show_default=True, help="share of the test split")
+@click.option(
+    "--captions",
+    type=click.Choice(["auto", "placeholder", "none"]),
+    default="auto",
+    show_default=True,
+    help="auto: rule-based captioner; placeholder: the voice name; none: no captions file",
+)
+@click.option(
+    "--render/--no-render", default=True, show_default=True, help="render to flag inaudible voices"
+)
+@click.option("--workers", default=1, show_default=True, help="render processes")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def import_syx_cmd(
+    banks, out, collection, test_fraction, captions, render, workers, progress
+) -> None:
+    """Build a dataset (spec §6.1 CSVs) from DX7 SysEx banks.
+
+    Voices are de-duplicated by patch content (names ignored), flagged `inaudible` and
+    `has_fixed_freqs`, and split into train/test by content hash.
+    """
+    from fmbench.datagen import import_syx
+
+    report = import_syx(
+        banks,
+        out,
+        collection=collection,
+        test_fraction=test_fraction,
+        captions=captions,
+        render=render,
+        workers=workers,
+        progress=progress,
+    )
+    click.echo(_summary(report))
+
+
+@data_group.command("caption")
+@click.argument("dataset", type=click.Path(dir_okay=False))
+@click.option(
+    "--audio-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="folder that the wav_path column is relative to",
+)
+@click.option("--render", is_flag=True, help="render patch_data instead of reading audio")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="captions CSV")
+@click.option("--workers", default=1, show_default=True, help="render processes")
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def caption_cmd(dataset, audio_dir, render, output, workers, progress) -> None:
+    """Caption every row of DATASET.csv with the rule-based captioner (writes id, caption)."""
+    from fmbench.datagen import caption_dataset
+    from fmbench.dataset import write_captions
+
+    captions = caption_dataset(
+        dataset, audio_dir=audio_dir, render=render, workers=workers, progress=progress
+    )
+    write_captions(output, captions)
+    click.echo(f"{len(captions)} captions written to {output}")
+
+
+@data_group.command("describe")
+@click.argument("dataset", type=click.Path(dir_okay=False))
+@click.option("--id", "ids", multiple=True, help="only these ids (repeatable)")
+def describe_cmd(dataset, ids) -> None:
+    """Print the measured audio descriptors behind each caption (renders the patches)."""
+    from fmbench.captioner import caption_from, describe
+    from fmbench.dataset import read_dataset
+    from fmbench.patch.canonical import strip_metadata
+    from fmbench.patch.model import Patch
+    from fmbench.render import RenderSettings, resolve_renderer
+
+    settings = RenderSettings()
+    renderer = resolve_renderer("dx7")
+    for row in read_dataset(dataset):
+        if ids and row.id not in ids:
+            continue
+        patch = Patch.from_dict(strip_metadata(row.patch_data), context=f"id {row.id}")
+        d = describe(renderer.render(patch, settings), release_at=settings.hold_seconds)
+        out = {"id": row.id, **d.to_dict(), "caption": caption_from(d, patch.content_hash)}
+        click.echo(json.dumps(out, default=float))
