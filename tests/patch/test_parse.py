@@ -285,3 +285,12 @@ def test_canonicalize_missing_key_inference_vs_grpo(brass):
     assert list(partial) == ["feedback", "ol"]
     with pytest.raises(PatchParseError):
         canonicalize([1, 2])  # type: ignore[arg-type]
+
+
+def test_documented_first_key_bound_of_the_brace_scan():
+    long_key = '{"' + "k" * (parse_mod.MAX_FIRST_KEY + 1) + '": 1}'
+    with pytest.raises(PatchParseError):
+        parse_reply("text " + long_key)
+    assert parse_reply(fenced(long_key)) == {"k" * (parse_mod.MAX_FIRST_KEY + 1): 1}
+    ok_key = '{"' + "k" * parse_mod.MAX_FIRST_KEY + '": 1}'
+    assert len(parse_reply("text " + ok_key)) == 1

@@ -25,8 +25,10 @@ Bounds (so that hostile input cannot hang the caller; realistic replies never re
 - closing fences are indexed once, so step 1 is O(n log n) instead of the regex's
   worst-case O(n²), and only the last :data:`MAX_FENCED_BLOCKS` blocks of a kind are tried;
 - the brace scan examines at most :data:`MAX_BRACES` ``{`` characters and attempts at most
-  :data:`MAX_DECODE_ATTEMPTS` decodes (a ``{`` not followed by optional whitespace and
-  ``"`` or ``}`` cannot start an object and is skipped without a decode), and stops once
+  :data:`MAX_DECODE_ATTEMPTS` decodes (a ``{`` that is not followed by optional whitespace
+  and ``}`` or by a first key of at most :data:`MAX_FIRST_KEY` characters and ``:`` is
+  skipped without a decode — it cannot start an object, or only one whose first key is
+  absurdly long for a patch), and stops once
   the decoder has consumed :data:`SCAN_WORK_FACTOR` × the text length (+1 MB) characters
   in total across failed attempts (each attempt decodes a window that grows only when a
   failure may be caused by the cut, so semantics are unchanged). Stopping early is
@@ -53,6 +55,7 @@ __all__ = [
     "MAX_BRACES",
     "MAX_DECODE_ATTEMPTS",
     "MAX_FENCED_BLOCKS",
+    "MAX_FIRST_KEY",
     "MAX_LITERAL_CHARS",
     "MAX_LITERAL_DEPTH",
     "MAX_TEXT_CHARS",
@@ -68,9 +71,11 @@ MAX_TEXT_CHARS = 64 * 1024 * 1024
 #: most fenced blocks tried per kind (the last ones; realistic replies hold a handful)
 MAX_FENCED_BLOCKS = 10_000
 #: most ``{`` characters the brace scan looks at (realistic replies hold far fewer)
-MAX_BRACES = 200_000
+MAX_BRACES = 50_000
 #: most JSON decode attempts in the brace scan
-MAX_DECODE_ATTEMPTS = 20_000
+MAX_DECODE_ATTEMPTS = 10_000
+#: longest first key of an object the brace scan can find (patch keys are short)
+MAX_FIRST_KEY = 1000
 #: the brace scan's decode work budget, as a multiple of the text length (plus 1 MB)
 SCAN_WORK_FACTOR = 8
 #: longest legacy ``specs = {...}`` literal evaluated
@@ -82,8 +87,10 @@ _FENCE = "```"
 _CLOSER = re.compile(r"\}\s*(?=```)")
 _OPENERS = {tag: re.compile(re.escape(tag) + r"\s*\{") for tag in ("```json", _FENCE)}
 #: the brace scan's first decode window (grown when a failure may be caused by the cut)
-_WINDOW = 16 * 1024
-_OBJ_START = re.compile(r"\{\s*[\"}]")
+_WINDOW = 4096
+#: what can start a JSON object: "{}" or "{" + a first key of at most MAX_FIRST_KEY
+#: characters + ":" (a superset of what the decoder accepts, minus over-long first keys)
+_OBJ_START = re.compile(r'\{\s*(?:\}|"(?:[^"\\\x00-\x1f]|\\.){0,' + str(MAX_FIRST_KEY) + r'}"\s*:)')
 _LEGACY_OPEN = re.compile(r"specs\s*=\s*\{")
 _DECODER = json.JSONDecoder()
 
