@@ -11,6 +11,8 @@ from fmbench.audio import Audio
 from fmbench.render import RenderSettings
 
 pytest.importorskip("dexed")
+# fmbench-dexed is a separate distribution: pip install -e plugins/fmbench-dexed
+pytest.importorskip("fmbench_dexed")
 pytest.importorskip("librosa")
 from fmbench_dexed import DexedRenderer  # noqa: E402
 from fmbench_dexed.compare import (  # noqa: E402

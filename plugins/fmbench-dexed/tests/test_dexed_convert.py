@@ -5,19 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fmbench_dexed.convert import (
-    NEUTRAL_BASE,
-    UnsupportedTopologyError,
-    patch_to_vced,
-    patch_to_voice,
-)
 
 from fmbench.patch.algorithms import algorithm
 from fmbench.patch.model import Patch
 from fmbench.patch.syx import Voice, read_syx
 
 dexed = pytest.importorskip("dexed")
-from fmbench_dexed.convert import patch_to_dexed_voice  # noqa: E402
+# fmbench-dexed is a separate distribution: pip install -e plugins/fmbench-dexed
+pytest.importorskip("fmbench_dexed")
+from fmbench_dexed.convert import (  # noqa: E402
+    NEUTRAL_BASE,
+    UnsupportedTopologyError,
+    patch_to_dexed_voice,
+    patch_to_vced,
+    patch_to_voice,
+)
 
 SYX = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "dx7" / "syx"
 

@@ -13,6 +13,8 @@ from fmbench.patch.model import Patch
 from fmbench.render import Renderer, RenderSettings
 
 pytest.importorskip("dexed")
+# fmbench-dexed is a separate distribution: pip install -e plugins/fmbench-dexed
+pytest.importorskip("fmbench_dexed")
 from fmbench_dexed import DexedRenderer  # noqa: E402
 from fmbench_dexed.convert import UnsupportedTopologyError  # noqa: E402
 
