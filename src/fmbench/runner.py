@@ -412,10 +412,10 @@ class Runner:
             )
             with self._bar(len(missing), "render") as bar:
                 for p, audio in zip(missing, results, strict=True):
-                    self.cache.put(
-                        "render", self._render_key(renderer, p), self._audio_to_store(audio)
-                    )
-                    out[p.content_hash] = audio
+                    stored = self._audio_to_store(audio)
+                    self.cache.put("render", self._render_key(renderer, p), stored)
+                    # use the stored form, so a resumed run sees exactly the same audio
+                    out[p.content_hash] = self._audio_from_store(stored)
                     bar.update(1)
         return out
 
