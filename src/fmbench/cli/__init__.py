@@ -13,6 +13,7 @@ from fmbench.cli import data as _data
 from fmbench.cli import demo as _demo
 from fmbench.cli import patch as _patch
 from fmbench.cli import plugins as _plugins
+from fmbench.cli import render as _render
 from fmbench.cli import results as _results
 from fmbench.cli import run as _run
 from fmbench.cli.common import FmbenchGroup
@@ -36,3 +37,4 @@ for _cmd in _results.COMMANDS:
     main.add_command(_cmd)
 main.add_command(_demo.demo_cmd)
 main.add_command(_data.data_group)
+main.add_command(_render.render_cmd)
