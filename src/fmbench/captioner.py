@@ -252,7 +252,7 @@ def instrument(d: Descriptors) -> str:
             return "plucked bass"
         if d.sustain_db < -30 and d.decay_s < 0.5:
             return "pluck"
-        return "electric piano" if not bright else "struck keys"
+        return "electric piano" if not bright else "bright keyboard"
     if d.attack_s >= 0.06:
         return "brass-like synth" if bright else "soft synth"
     if low:
@@ -264,7 +264,7 @@ def instrument(d: Descriptors) -> str:
         brightness_word(d.centroid_hz, d.f0_hz, d.inharmonicity) == "pure" or abrupt
     ):
         return "organ"
-    return "lead synth" if bright else "synth keys"
+    return "lead synth" if bright else "synth keyboard"
 
 
 def envelope_phrase(d: Descriptors, key: str) -> str:
