@@ -53,6 +53,7 @@ def fmbench_register_metrics(register):
         metric_kind="set",
         needs=needs,
         version=VERSION,
+        arg_option="embedder",
     )
     register(
         "kad",
@@ -62,6 +63,7 @@ def fmbench_register_metrics(register):
         metric_kind="set",
         needs=needs,
         version=VERSION,
+        arg_option="embedder",
     )
     register(
         "kl",
@@ -71,4 +73,5 @@ def fmbench_register_metrics(register):
         metric_kind="paired_audio",
         needs=needs,
         version=VERSION,
+        arg_option="embedder",
     )
