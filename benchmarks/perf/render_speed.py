@@ -64,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=64, help="voices in the batch scaling run")
     args = ap.parse_args(argv)
 
-    from fmbench.render import RenderSettings
     from fmbench_dx7.renderer import DX7Renderer
+
+    from fmbench.render import RenderSettings
 
     items = _load(args.syx_dir, args.limit)
     if not items:
