@@ -11,6 +11,7 @@ import click
 from fmbench import __version__
 from fmbench.cli import data as _data
 from fmbench.cli import demo as _demo
+from fmbench.cli import models as _models
 from fmbench.cli import patch as _patch
 from fmbench.cli import plugins as _plugins
 from fmbench.cli import render as _render
@@ -38,3 +39,4 @@ for _cmd in _results.COMMANDS:
 main.add_command(_demo.demo_cmd)
 main.add_command(_data.data_group)
 main.add_command(_render.render_cmd)
+main.add_command(_models.models_group)
