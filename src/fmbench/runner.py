@@ -107,7 +107,8 @@ class RunResult:
 
 
 def plan_metrics(registry: Registry, specs: Iterable[str]) -> list[PlannedMetric]:
-    """Resolve every metric spec before any work starts (unknown/unavailable → error)."""
+    """Resolve every metric spec before any work starts (unknown/unavailable/missing model
+    files → error)."""
     planned: list[PlannedMetric] = []
     seen: set[str] = set()
     for spec in specs:
@@ -119,6 +120,11 @@ def plan_metrics(registry: Registry, specs: Iterable[str]) -> list[PlannedMetric
         reason = info.unavailable_reason()
         if reason:
             raise RunError(f"metric {spec!r} cannot run: {reason}")
+        from fmbench.models import check_model_files
+
+        missing = check_model_files(info, options, registry=registry)
+        if missing:
+            raise RunError(f"metric {spec!r} cannot run:\n" + "\n".join(missing))
         planned.append(PlannedMetric(spec, info, options))
     if not planned:
         raise RunError("no metrics selected")
