@@ -10,8 +10,8 @@ released at ``release_at`` seconds:
   held (``inf`` if it never does);
 - ``release_s``: time after key-up until the RMS falls 30 dB below its level at key-up
   (``nan`` when the sound had already died before key-up);
-- ``centroid_hz``: magnitude-weighted spectral centroid over the first second after onset
-  (brightness);
+- ``centroid_hz``: magnitude-weighted spectral centroid over the first second after onset,
+  20 Hz..16 kHz, of the bins within 60 dB of the strongest (brightness);
 - ``f0_hz`` and ``periodicity``: YIN fundamental (25 Hz..4 kHz) on a 170 ms frame just after
   the attack, and 1 − its cumulative-mean-normalised difference (1 = perfectly periodic);
 - ``inharmonicity``: twice the magnitude-weighted mean distance of the spectrum (1 s window,
@@ -40,7 +40,7 @@ _HOP_S = 0.01
 _WIN_S = 0.02
 
 #: spectral-centroid thresholds (Hz) between "dark", "warm", "bright" and "very bright"
-DARK_HZ, BRIGHT_HZ, VERY_BRIGHT_HZ = 350.0, 700.0, 1400.0
+DARK_HZ, BRIGHT_HZ, VERY_BRIGHT_HZ = 300.0, 600.0, 1200.0
 #: inharmonicity thresholds between harmonic, "slightly metallic", "metallic", "clangorous"
 HARMONIC_MAX, SLIGHTLY_MAX, METALLIC_MAX = 0.05, 0.12, 0.25
 #: YIN's absolute threshold: the first period whose normalised difference is below it wins
@@ -161,7 +161,11 @@ def describe(audio: Audio, release_at: float = 6.4, segment_s: float | None = No
     freqs = np.fft.rfftfreq(len(seg), 1.0 / sr)
     band = (freqs >= 20.0) & (freqs <= 16000.0)
     mag, fb = spec[band], freqs[band]
-    centroid = float((mag * fb).sum() / mag.sum()) if mag.sum() > 0 else nan
+    if mag.size and mag.max() > 0:
+        loud = mag >= mag.max() * 1e-3  # within 60 dB of the strongest bin: no noise floor
+        centroid = float((mag[loud] * fb[loud]).sum() / mag[loud].sum())
+    else:
+        centroid = nan
 
     fstart = max(start, a90_i * hop)
     frame = x[fstart : fstart + int(0.17 * sr)]
@@ -242,7 +246,7 @@ def instrument(d: Descriptors) -> str:
     harm = harmonicity_word(d.inharmonicity, d.periodicity)
     metallic = harm in {"metallic", "clangorous", "noisy"}
     low = d.f0_hz < 200 if math.isfinite(d.f0_hz) else False
-    bright = d.centroid_hz >= BRIGHT_HZ
+    bright = brightness_word(d.centroid_hz, d.f0_hz, d.inharmonicity) in {"bright", "very bright"}
     if d.attack_s >= 0.3:
         return "swelling pad" if d.attack_s >= 1.0 else "pad"
     if d.attack_s < 0.06 and d.sustain_db < -12:  # struck or plucked: decays while held
