@@ -15,7 +15,7 @@ counts used are in ``details``. A set with too few rows gives NaN with the reaso
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -159,11 +159,13 @@ class _EmbeddingMetric:
 
     def embed(self, audio: Audio | None) -> tuple[np.ndarray | None, str | None]:
         """``(rows, None)`` or ``(None, reason)`` for one clip (cached by content)."""
-        why = _problem(audio)
-        if why:
-            return None, why
+        if audio is None:
+            return None, _problem(audio)
         key = make_key(audio.content_hash, self.embedder.identity)
         if key not in self._memo:
+            why = _problem(audio)
+            if why:
+                return None, why
             try:
                 e = self.cache.get_or_compute(
                     "embeddings", key, lambda: np.asarray(self.embedder.embed(audio))
@@ -228,6 +230,24 @@ class FrechetAudioDistance(_EmbeddingMetric):
         result.set_values[self.column] = frechet_distance(mu1, s1, mu2, s2)
         return result
 
+    def resampler(self, samples: Sequence[Sample]) -> Callable[[np.ndarray], dict[str, float]]:
+        """Embed once; return ``f(indices) -> {"fad": value}`` for bootstrap resamples of
+        items (with repetition), equal to ``score`` on ``[samples[i] for i in indices]``."""
+        scratch = MetricResult()
+        ref = self.embed_side(samples, "reference_audio", scratch, "reference")
+        gen = self.embed_side(samples, "audio", scratch, "generated")
+
+        def on(indices: np.ndarray) -> dict[str, float]:
+            x = [ref[i] for i in indices if ref[i] is not None]
+            y = [gen[i] for i in indices if gen[i] is not None]
+            x = np.concatenate(x) if x else np.zeros((0, 0))
+            y = np.concatenate(y) if y else np.zeros((0, 0))
+            if len(x) < 2 or len(y) < 2:
+                return {self.column: math.nan}
+            return {self.column: frechet_distance(*gaussian_stats(x), *gaussian_stats(y))}
+
+        return on
+
 
 class KernelAudioDistance(_EmbeddingMetric):
     """KAD (spec §4.9): 100 · unbiased Gaussian-kernel MMD², lower is better.
@@ -279,6 +299,64 @@ class KernelAudioDistance(_EmbeddingMetric):
             result.details["note"] = "bandwidth is 0: the rows it was taken from are identical"
         result.set_values[self.column] = kernel_audio_distance(x, y, h)
         return result
+
+    def resampler(self, samples: Sequence[Sample]) -> Callable[[np.ndarray], dict[str, float]]:
+        """Embed and build the kernel once; return ``f(indices) -> {"kad": value}`` for
+        bootstrap resamples of items (with repetition).
+
+        The kernel bandwidth is held at its value on the full sets (a resample changes
+        the data, not the kernel), and the unbiased sums exclude only the diagonal of
+        row *positions*, so a resampled duplicate row pairs with its copy as in ``score``
+        on the resampled list. Uses item-block kernel sums: ``O(items²)`` per resample.
+        """
+        scratch = MetricResult()
+        ref = self.embed_side(samples, "reference_audio", scratch, "reference")
+        gen = self.embed_side(samples, "audio", scratch, "generated")
+        n_items = len(samples)
+
+        def stack(side: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
+            rows = [e for e in side if e is not None]
+            owner = np.concatenate(
+                [np.full(len(e), i) for i, e in enumerate(side) if e is not None] or [[]]
+            ).astype(np.int64)
+            return (np.concatenate(rows) if rows else np.zeros((0, 1))), owner
+
+        x, ox = stack(ref)
+        y, oy = stack(gen)
+        if len(x) < 2 or len(y) < 2:
+            return lambda indices: {self.column: math.nan}
+        if self.bandwidth == "reference":
+            h = median_pairwise_distance(x)
+        elif self.bandwidth == "evaluated":
+            h = median_pairwise_distance(y)
+        else:
+            h = float(self.bandwidth)
+        gamma = 1.0 / (2.0 * h**2 + 1e-8)
+
+        def block_sums(a: np.ndarray, oa: np.ndarray, b: np.ndarray, ob: np.ndarray) -> np.ndarray:
+            out = np.zeros((n_items, n_items))
+            pb = np.zeros((len(b), n_items))
+            pb[np.arange(len(b)), ob] = 1.0
+            for i in range(0, len(a), _BLOCK):
+                k = np.exp(-gamma * _sq_dists(a[i : i + _BLOCK], b)) @ pb
+                np.add.at(out, oa[i : i + _BLOCK], k)
+            return out
+
+        bxx, byy, bxy = block_sums(x, ox, x, ox), block_sums(y, oy, y, oy), block_sums(x, ox, y, oy)
+        rx = np.bincount(ox, minlength=n_items).astype(np.float64)
+        ry = np.bincount(oy, minlength=n_items).astype(np.float64)
+
+        def on(indices: np.ndarray) -> dict[str, float]:
+            c = np.bincount(np.asarray(indices), minlength=n_items).astype(np.float64)
+            m, n = float(c @ rx), float(c @ ry)
+            if m < 2 or n < 2:
+                return {self.column: math.nan}
+            kxx = (c @ bxx @ c - m) / (m * (m - 1))
+            kyy = (c @ byy @ c - n) / (n * (n - 1))
+            kxy = (c @ bxy @ c) / (m * n)
+            return {self.column: float(100.0 * (kxx + kyy - 2.0 * kxy))}
+
+        return on
 
 
 class KlDivergence(_EmbeddingMetric):

@@ -87,6 +87,10 @@ class Metric(Protocol):
 
     def score(self, samples: Sequence[Sample]) -> MetricResult: ...
 
+    # Optional, for set-level metrics: ``resampler(samples)`` does the expensive work
+    # once (e.g. embedding) and returns ``f(indices) -> {column: value}`` equal to
+    # scoring ``[samples[i] for i in indices]``; the runner's bootstrap uses it.
+
 
 @runtime_checkable
 class Embedder(Protocol):

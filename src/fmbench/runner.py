@@ -618,23 +618,30 @@ class Runner:
         metric = self.registry.create(ComponentKind.METRIC, planned.info.name, **planned.options)
         subset = [samples[i] for i in idx]
 
-        def recompute(indices: Sequence[int], pool: list[Sample]) -> float:
-            try:
-                return float(metric.score([pool[i] for i in indices]).set_values[column])
-            except Exception:  # noqa: BLE001 - a degenerate resample gives NaN
-                return math.nan
+        def bootstrap_fn(pool: list[Sample]) -> Callable[[Sequence[int]], float]:
+            # a metric's own fast path (embed once, score index sets) when it has one
+            resampler = getattr(metric, "resampler", None)
+            if callable(resampler):
+                on = resampler(pool)
+                return lambda ix: float(on(np.asarray(ix)).get(column, math.nan))
+
+            def recompute(ix: Sequence[int]) -> float:
+                try:
+                    return float(metric.score([pool[i] for i in ix]).set_values[column])
+                except Exception:  # noqa: BLE001 - a degenerate resample gives NaN
+                    return math.nan
+
+            return recompute
 
         n_boot = self.config.n_boot_set
-        low, high = bootstrap_set_ci(
-            lambda ix: recompute(ix, subset), len(subset), n_boot=n_boot, seed=seed
-        )
+        low, high = bootstrap_set_ci(bootstrap_fn(subset), len(subset), n_boot=n_boot, seed=seed)
         valid_pool = [s for s in subset if s.valid]
         if len(valid_pool) == len(subset):
             v_value, v_low, v_high = value, low, high
         elif len(valid_pool) >= 2:
-            v_value = recompute(range(len(valid_pool)), valid_pool)
+            v_value = float(metric.score(valid_pool).set_values.get(column, math.nan))
             v_low, v_high = bootstrap_set_ci(
-                lambda ix: recompute(ix, valid_pool), len(valid_pool), n_boot=n_boot, seed=seed
+                bootstrap_fn(valid_pool), len(valid_pool), n_boot=n_boot, seed=seed
             )
         else:
             v_value = v_low = v_high = math.nan
