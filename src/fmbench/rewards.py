@@ -1,0 +1,457 @@
+"""GRPO rewards as a library (spec §5.7), with trl's reward-function signature.
+
+Every reward here is a callable ``fn(prompts, completions, **kwargs) -> list[float]``:
+``completions`` are strings or chat message lists (the contents of the assistant
+messages are joined with newlines), and the ground truth arrives as
+``kwargs["answer"]`` — one compact canonical JSON string (or dict, or
+:class:`~fmbench.patch.model.Patch`) per completion, exactly like the seed's ``answer``
+column. They are pure Python (no torch) and usable outside trl and the CLI::
+
+    from fmbench.rewards import dx7_dist
+    dx7_dist(None, ['```json\\n{...}\\n```'], answer=['{"modmatrix": ...}'])
+
+Common step (spec §5.7): the completion text is parsed with
+:func:`fmbench.patch.parse.parse_reply` and *partially* canonicalised
+(:func:`fmbench.patch.canonical.canonicalize` with ``require_all=False``) → ``pred``,
+or "unparsable". "Valid" means the GRPO check: :func:`fmbench.patch.validate.validate`
+with ``mode="discrete"`` (the discrete schema check **and** the seed validator).
+
+- :func:`toolrl_exact` — ``R_format + R_correct`` in [−3, 4];
+- :func:`toolrl_topology_gate` — values outside the two matrices only count when both
+  matrices match exactly;
+- :func:`dx7_dist` — ``R_valid + R_keys + R_dist`` in [−3, 4.5] (the seed default);
+- :func:`dx7_dist_topology_gate` — ``s_k = 0`` outside the matrices unless they match;
+- :func:`metric_reward` — any per-sample metric plugin as a reward (renders, caches);
+- :func:`get_reward` / :func:`reward_functions` — resolve ``dx7_dist``, ``toolrl_exact``,
+  ``metric:NAME`` specs.
+
+A ground truth that fails to load (not JSON, a missing key, invalid) gives the
+unparsable penalty (−3), as in the seed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from fmbench.errors import FmbenchError
+from fmbench.patch.canonical import canonicalize
+from fmbench.patch.distance import key_similarities, key_weights
+from fmbench.patch.errors import PatchParseError
+from fmbench.patch.model import KEY_ORDER, Patch
+from fmbench.patch.parse import parse_reply
+from fmbench.patch.validate import validate
+
+__all__ = [
+    "REWARD_NAMES",
+    "RewardError",
+    "RewardFn",
+    "completion_text",
+    "dx7_dist",
+    "dx7_dist_topology_gate",
+    "flatten_params",
+    "get_reward",
+    "load_answer",
+    "make_dx7_dist",
+    "make_toolrl",
+    "metric_reward",
+    "parse_completion",
+    "reward_functions",
+    "toolrl_exact",
+    "toolrl_topology_gate",
+]
+
+RewardFn = Callable[..., list[float]]
+
+#: the reward given to an unparsable completion (or a ground truth that fails to load)
+INVALID_REWARD = -3.0
+_TOL = 1e-6
+_TOPOLOGY = ("modmatrix", "outmatrix")
+
+
+class RewardError(FmbenchError, ValueError):
+    """A reward spec that cannot be resolved, or reward inputs of the wrong form."""
+
+
+# -- common parsing ----------------------------------------------------------------------
+def completion_text(completion: Any) -> str:
+    """The text of one completion: a string as is; for a chat message list (or one
+    message dict) the contents of the assistant messages joined with newlines."""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, Mapping):
+        completion = [completion]
+    if isinstance(completion, Sequence):
+        parts = []
+        for message in completion:
+            if isinstance(message, Mapping) and message.get("role", "assistant") == "assistant":
+                content = message.get("content")
+                if isinstance(content, str):
+                    parts.append(content)
+                elif isinstance(content, Sequence):  # [{"type": "text", "text": ...}]
+                    parts.extend(c.get("text", "") for c in content if isinstance(c, Mapping))
+        return "\n".join(parts)
+    return "" if completion is None else str(completion)
+
+
+def parse_completion(completion: Any) -> dict[str, Any] | None:
+    """``pred``: the last patch object of a completion, partially canonicalised, or None
+    when nothing parsable is found (spec §5.7 common step)."""
+    try:
+        data = parse_reply(completion_text(completion))
+        return canonicalize(data, require_all=False)
+    except PatchParseError:
+        return None
+
+
+def load_answer(answer: Any) -> dict[str, Any] | None:
+    """The ground-truth patch from an ``answer`` value (JSON string, dict or Patch), or
+    None when it fails the GT loading rules (all 12 keys, discrete + seed validity)."""
+    if isinstance(answer, Patch):
+        return answer.to_dict()
+    try:
+        data = json.loads(answer) if isinstance(answer, (str, bytes)) else answer
+        gt = canonicalize(data, require_all=True)
+    except (ValueError, TypeError, PatchParseError):
+        return None
+    return None if validate(gt, mode="discrete") else gt
+
+
+def _answers(kwargs: Mapping[str, Any], n: int) -> list[Any]:
+    answers = kwargs.get("answer")
+    if answers is None:
+        raise RewardError("reward functions need the ground truth as kwargs['answer']")
+    if isinstance(answers, (str, bytes, Mapping, Patch)):
+        answers = [answers] * n
+    answers = list(answers)
+    if len(answers) != n:
+        raise RewardError(f"got {len(answers)} answers for {n} completions")
+    return answers
+
+
+def _num(x: Any) -> float | None:
+    if isinstance(x, bool):
+        return float(x)
+    if isinstance(x, (int, float)):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, str) and x.strip():
+        try:
+            v = float(x.strip())
+        except ValueError:
+            return None
+        return v if math.isfinite(v) else None
+    try:  # numpy scalars
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _same(a: Any, b: Any) -> bool:
+    x, y = _num(a), _num(b)
+    return x is not None and y is not None and abs(x - y) <= _TOL
+
+
+def flatten_params(d: Mapping[str, Any]) -> dict[str, Any]:
+    """Scalar parameters named ``key``, ``key[i]``, ``key[i][j]`` (a GT patch has 128)."""
+    out: dict[str, Any] = {}
+
+    def walk(name: str, value: Any) -> None:
+        if isinstance(value, (list, tuple)):
+            for i, v in enumerate(value):
+                walk(f"{name}[{i}]", v)
+        else:
+            out[name] = value
+
+    for key, value in d.items():
+        walk(key, value)
+    return out
+
+
+def _topology_matches(pred: Mapping[str, Any], gt: Mapping[str, Any]) -> bool:
+    """Both matrices present, with the GT's shape, and every element equal."""
+    for key in _TOPOLOGY:
+        if key not in pred:
+            return False
+        p, t = flatten_params({key: pred[key]}), flatten_params({key: gt[key]})
+        if p.keys() != t.keys() or not all(_same(p[n], t[n]) for n in t):
+            return False
+    return True
+
+
+# -- toolrl ------------------------------------------------------------------------------
+def _toolrl_one(pred: dict[str, Any] | None, gt: dict[str, Any] | None, gate: bool) -> float:
+    if gt is None or pred is None:
+        return INVALID_REWARD
+    r_format = 0.0 if validate(pred, mode="discrete") else 1.0
+    gt_flat, pred_flat = flatten_params(gt), flatten_params(pred)
+    union = gt_flat.keys() | pred_flat.keys()
+    r_param = len(gt_flat.keys() & pred_flat.keys()) / len(union) if union else 0.0
+    gated = gate and not _topology_matches(pred, gt)
+    r_value = 0
+    for name, t in gt_flat.items():
+        if gated and not name.startswith(_TOPOLOGY):
+            continue
+        if name in pred_flat and _same(pred_flat[name], t):
+            r_value += 1
+    r_correct = 6.0 * (1.0 + r_param + r_value) / (2 + len(gt_flat)) - 3.0
+    return r_format + r_correct
+
+
+def make_toolrl(*, topology_gate: bool = False) -> RewardFn:
+    """A ``toolrl_exact``-style reward (spec §5.7): ``R_format + R_correct`` with
+    ``R_correct = 6·(r_name + r_param + r_value)/(2 + 128) − 3``."""
+
+    def reward(prompts: Any, completions: Sequence[Any], **kwargs: Any) -> list[float]:
+        answers = _answers(kwargs, len(completions))
+        return [
+            _toolrl_one(parse_completion(c), load_answer(a), topology_gate)
+            for c, a in zip(completions, answers, strict=True)
+        ]
+
+    reward.__name__ = "toolrl_topology_gate" if topology_gate else "toolrl_exact"
+    reward.__doc__ = make_toolrl.__doc__
+    return reward
+
+
+# -- dx7_dist ----------------------------------------------------------------------------
+def _dx7_one(
+    pred: dict[str, Any] | None,
+    gt: dict[str, Any] | None,
+    *,
+    weights: Mapping[str, float],
+    alpha: float,
+    beta_keys: float,
+    gamma: float,
+    invalid_reward: float,
+    gate: bool,
+) -> float:
+    if gt is None or pred is None:
+        return invalid_reward
+    r_valid = 0.0 if validate(pred, mode="discrete") else alpha
+    r_keys = beta_keys * sum(k in pred for k in KEY_ORDER) / len(KEY_ORDER)
+    sims = key_similarities(pred, gt)
+    if gate and not _topology_matches(pred, gt):
+        sims = {k: (v if k in _TOPOLOGY else 0.0) for k, v in sims.items()}
+    total = sum(weights.values())
+    d = sum(weights[k] * sims[k] for k in KEY_ORDER) / total if total > 0 else 0.0
+    return r_valid + r_keys + gamma * d
+
+
+def make_dx7_dist(
+    *,
+    weights: Mapping[str, float] | None = None,
+    alpha: float = 1.0,
+    beta_keys: float = 0.5,
+    gamma: float = 3.0,
+    invalid_reward: float = INVALID_REWARD,
+    topology_gate: bool = False,
+) -> RewardFn:
+    """A ``dx7_dist`` reward (spec §5.7): ``R_valid + R_keys + γ·D``.
+
+    ``weights`` are merged over the default key weights (names outside the 12 keys are
+    ignored, as the seed's ``--key_weights_json``); ``D`` is
+    :func:`fmbench.patch.distance.patch_similarity`'s weighted mean.
+    """
+    w = key_weights(weights)
+
+    def reward(prompts: Any, completions: Sequence[Any], **kwargs: Any) -> list[float]:
+        answers = _answers(kwargs, len(completions))
+        return [
+            _dx7_one(
+                parse_completion(c),
+                load_answer(a),
+                weights=w,
+                alpha=alpha,
+                beta_keys=beta_keys,
+                gamma=gamma,
+                invalid_reward=invalid_reward,
+                gate=topology_gate,
+            )
+            for c, a in zip(completions, answers, strict=True)
+        ]
+
+    reward.__name__ = "dx7_dist_topology_gate" if topology_gate else "dx7_dist"
+    reward.__doc__ = make_dx7_dist.__doc__
+    return reward
+
+
+#: spec §5.7 rewards with their default settings
+toolrl_exact: RewardFn = make_toolrl()
+toolrl_topology_gate: RewardFn = make_toolrl(topology_gate=True)
+dx7_dist: RewardFn = make_dx7_dist()
+dx7_dist_topology_gate: RewardFn = make_dx7_dist(topology_gate=True)
+
+_BUILTIN: dict[str, Callable[..., RewardFn]] = {
+    "toolrl_exact": make_toolrl,
+    "toolrl_topology_gate": lambda **kw: make_toolrl(topology_gate=True, **kw),
+    "dx7_dist": make_dx7_dist,
+    "dx7_dist_topology_gate": lambda **kw: make_dx7_dist(topology_gate=True, **kw),
+}
+#: names accepted by :func:`get_reward` (plus ``metric:NAME``)
+REWARD_NAMES: tuple[str, ...] = tuple(_BUILTIN)
+
+
+# -- metric plugins as rewards -------------------------------------------------------------
+def metric_reward(
+    name: str,
+    *,
+    output: str | None = None,
+    penalty: float | None = None,
+    renderer: str | Any | None = None,
+    settings: Any = None,
+    cache: Any = None,
+    registry: Any = None,
+    **metric_options: Any,
+) -> RewardFn:
+    """A reward from any per-sample metric plugin (``metric:NAME`` on the CLI).
+
+    Each completion becomes a :class:`fmbench.metric.Sample` (caption from
+    ``kwargs["caption"]`` when the dataset has that column, reference patch from
+    ``kwargs["answer"]``). Valid patches are rendered with ``renderer`` (default
+    ``dx7``) and the default :class:`~fmbench.render.RenderSettings` when the metric
+    needs audio; renders go through the content-addressed :class:`~fmbench.cache.Cache`
+    with the runner's keys, so a render is never computed twice. The metric's column
+    ``output`` (default: its first) is the reward, negated for "lower is better"
+    metrics so that larger is always better.
+
+    **Penalty**: an unparsable or invalid completion, a ground truth that fails to
+    load, or a NaN score gets ``penalty``; by default the output's declared ``worst``
+    value (reward-oriented) minus 1, or −1 when the metric declares none.
+    """
+    from fmbench.components import ComponentKind, Direction, MetricKind, Need
+
+    if registry is None:
+        from fmbench.plugins import get_registry
+
+        registry = get_registry()
+    info, spec_options = registry.resolve_spec(ComponentKind.METRIC, name)
+    reason = info.unavailable_reason()
+    if reason:
+        raise RewardError(f"metric reward {name!r} cannot run: {reason}")
+    if info.metric_kind is MetricKind.SET:
+        raise RewardError(
+            f"metric {info.name!r} is a set-level metric; a reward needs a per-sample metric"
+        )
+    out = (
+        info.outputs[0]
+        if output is None
+        else next((o for o in info.outputs if o.name == output), None)
+    )
+    if out is None:
+        names = ", ".join(o.name for o in info.outputs)
+        raise RewardError(f"metric {info.name!r} has no output {output!r} (outputs: {names})")
+    sign = 1.0 if out.direction is Direction.HIGHER else -1.0
+    if penalty is None:
+        penalty = sign * out.worst - 1.0 if out.worst is not None else -1.0
+    metric = info.factory(**{**spec_options, **metric_options})
+    needs_audio = bool(info.needs & {Need.AUDIO, Need.REFERENCE_AUDIO})
+    state: dict[str, Any] = {}
+
+    def audio_for(patches: list[Patch]) -> dict[str, Any]:
+        from fmbench.audio import Audio
+        from fmbench.cache import Cache, make_key
+        from fmbench.render import RenderSettings, render_batch, resolve_renderer
+
+        if "renderer" not in state:
+            state["renderer"] = resolve_renderer(renderer or "dx7")
+            state["settings"] = settings or RenderSettings()
+            state["cache"] = cache if cache is not None else Cache()
+        r, s, c = state["renderer"], state["settings"], state["cache"]
+        found: dict[str, Any] = {}
+        todo: list[Patch] = []
+        for p in {p.content_hash: p for p in patches}.values():
+            stored = c.get("render", make_key(p.content_hash, r.identity, s.key))
+            if stored is None:
+                todo.append(p)
+            else:
+                found[p.content_hash] = stored
+        if todo:
+            for p, audio in zip(todo, render_batch(todo, s, renderer=r), strict=True):
+                stored = audio.to_int16() if s.quantize_int16 else audio.samples
+                c.put("render", make_key(p.content_hash, r.identity, s.key), stored)
+                found[p.content_hash] = stored
+        return {
+            h: Audio.from_int16(v, s.sample_rate)
+            if v.dtype.name == "int16"
+            else Audio(v, s.sample_rate)
+            for h, v in found.items()
+        }
+
+    def reward(prompts: Any, completions: Sequence[Any], **kwargs: Any) -> list[float]:
+        from fmbench.metric import Sample
+
+        answers = _answers(kwargs, len(completions))
+        captions = kwargs.get("caption") or [""] * len(completions)
+        rewards = [float(penalty)] * len(completions)
+        samples, index = [], []
+        for i, (c, a) in enumerate(zip(completions, answers, strict=True)):
+            gt = load_answer(a)
+            pred = parse_completion(c)
+            if gt is None or pred is None or validate(pred):
+                continue
+            s = Sample(
+                id=str(i),
+                caption=str(captions[i]),
+                reference_patch=Patch.from_dict(gt),
+                raw_output=completion_text(c),
+                parsed=pred,
+                patch=Patch.from_dict(pred),
+            )
+            samples.append(s)
+            index.append(i)
+        if not samples:
+            return rewards
+        if needs_audio:
+            audio = audio_for([s.patch for s in samples] + [s.reference_patch for s in samples])
+            for s in samples:
+                s.audio = audio[s.patch.content_hash]
+                s.reference_audio = audio[s.reference_patch.content_hash]
+        result = metric.score(samples)
+        values = result.per_sample.get(out.name)
+        if values is None:
+            return rewards
+        for i, v in zip(index, values, strict=True):
+            v = float(v)
+            if math.isfinite(v):
+                rewards[i] = sign * v
+        return rewards
+
+    reward.__name__ = f"metric_{info.name}".replace("-", "_")
+    reward.__doc__ = metric_reward.__doc__
+    return reward
+
+
+def get_reward(spec: str, **options: Any) -> RewardFn:
+    """Resolve one reward spec: a name of :data:`REWARD_NAMES` or ``metric:NAME[:ARG]``."""
+    spec = spec.strip()
+    if spec.startswith("metric:"):
+        name = spec.removeprefix("metric:")
+        if not name:
+            raise RewardError("empty metric name in 'metric:' reward spec")
+        return metric_reward(name, **options)
+    if spec in _BUILTIN:
+        return _BUILTIN[spec](**options)
+    raise RewardError(
+        f"unknown reward {spec!r}; choose from {', '.join(REWARD_NAMES)} or metric:NAME"
+    )
+
+
+def reward_functions(
+    specs: str | Sequence[str], *, key_weights: Mapping[str, float] | None = None
+) -> list[RewardFn]:
+    """Resolve a comma-separated list (or sequence) of reward specs; trl sums them.
+
+    ``key_weights`` (the seed's ``--key_weights_json``) applies to the ``dx7_dist`` ones.
+    """
+    if isinstance(specs, str):
+        specs = [s for s in specs.split(",") if s.strip()]
+    if not specs:
+        raise RewardError("no reward selected")
+    out = []
+    for s in specs:
+        options = {"weights": key_weights} if s.strip().startswith("dx7_dist") else {}
+        out.append(get_reward(s, **options))
+    return out
