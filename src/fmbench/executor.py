@@ -63,10 +63,12 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 class _WindowedExecutor:
-    """Shared windowing: submit chunks, keep ``2 × workers`` in flight, yield in order."""
+    """Shared windowing: submit chunks, keep ``max_in_flight`` (default ``2 × workers``)
+    in flight, yield results in order."""
 
     name = "base"
     workers = 1
+    max_in_flight: int | None = None
 
     def _submit(self, fn: Callable[[Any], Any], chunk: list[Any]) -> Any:
         raise NotImplementedError
@@ -77,7 +79,7 @@ class _WindowedExecutor:
 
     def map(self, fn: Callable[[T], R], items: Iterable[T], *, chunksize: int = 1) -> Iterator[R]:
         pending: deque[Any] = deque()
-        window = max(2, 2 * self.workers)
+        window = self.max_in_flight or max(2, 2 * self.workers)
         for chunk in _chunks(items, max(1, chunksize)):
             pending.append(self._submit(fn, chunk))
             if len(pending) >= window:
@@ -91,8 +93,9 @@ class LocalExecutor(_WindowedExecutor):
 
     name = "local"
 
-    def __init__(self, workers: int = 1) -> None:
+    def __init__(self, workers: int = 1, *, max_in_flight: int | None = None) -> None:
         self.workers = max(1, int(workers))
+        self.max_in_flight = max_in_flight
         self._pool: Any = None
 
     def _submit(self, fn: Callable[[Any], Any], chunk: list[Any]) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from itertools import islice
 from typing import Any, Protocol, runtime_checkable
 
 from fmbench.audio import Audio
@@ -174,17 +173,8 @@ def resolve_renderer(renderer: str | Renderer, **options: Any) -> Renderer:
     return renderer
 
 
-_WORKER_RENDERER: Any = None
-
-
-def _worker_init(spec: Any) -> None:
-    global _WORKER_RENDERER
-    name, options, instance = spec
-    _WORKER_RENDERER = instance if instance is not None else resolve_renderer(name, **options)
-
-
-def _worker_render(patches: list[Patch], settings: RenderSettings) -> list[Audio]:
-    return [_WORKER_RENDERER.render(p, settings) for p in patches]
+def _render_one(renderer: Renderer, settings: RenderSettings, patch: Patch) -> Audio:
+    return renderer.render(patch, settings)
 
 
 def render_batch(
@@ -196,58 +186,31 @@ def render_batch(
     workers: int = 1,
     chunk_size: int = 4,
     max_in_flight: int | None = None,
-    start_method: str | None = None,
+    executor: Any = None,
 ) -> Iterator[Audio]:
     """Render many patches, yielding one :class:`Audio` per patch **in input order**.
 
     Deterministic: every render is an independent pure function of (patch, settings,
-    renderer identity), so the bytes do not depend on ``workers``. With ``workers > 1``
-    patches are sent in chunks of ``chunk_size`` to a process pool; at most
-    ``max_in_flight`` chunks (default ``2·workers``) are pending at any time and
-    ``patches`` is consumed lazily, so memory stays bounded for any input length. The
-    renderer is given by name (+ ``renderer_options``; re-created in each worker) or as a
-    picklable instance. ``start_method`` picks the multiprocessing context (platform
-    default if None).
+    renderer identity), so the bytes do not depend on ``workers`` or the executor. The
+    work goes through an :class:`fmbench.executor.Executor` (default: a
+    :class:`~fmbench.executor.LocalExecutor` of ``workers`` processes) in chunks of
+    ``chunk_size``; at most ``max_in_flight`` chunks (default ``2·workers``) are pending
+    and ``patches`` is consumed lazily, so memory stays bounded for any input length.
+    The renderer is given by name (+ ``renderer_options``) or as a picklable instance.
     """
-    options = dict(renderer_options or {})
+    from functools import partial
+
+    from fmbench.executor import LocalExecutor
+
     if workers is None or workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers!r}")
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size!r}")
-    if workers == 1:
-        inst = resolve_renderer(renderer, **options)
-        for p in patches:
-            yield inst.render(p, settings)
-        return
-
-    import multiprocessing
-    from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
-
-    if isinstance(renderer, str):
-        resolve_renderer(renderer, **options)  # fail early (unknown name, missing extra)
-        spec: Any = (renderer, options, None)
-    else:
-        if options:
-            raise TypeError("renderer options can only be given with a renderer name")
-        spec = (None, {}, renderer)
-    limit = max_in_flight or 2 * workers
-    ctx = multiprocessing.get_context(start_method)
-    it = iter(patches)
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(spec,)
-    ) as pool:
-        pending: deque = deque()
-
-        def submit() -> bool:
-            chunk = list(islice(it, chunk_size))
-            if chunk:
-                pending.append(pool.submit(_worker_render, chunk, settings))
-            return bool(chunk)
-
-        while len(pending) < limit and submit():
-            pass
-        while pending:
-            done = pending.popleft().result()
-            submit()
-            yield from done
+    instance = resolve_renderer(renderer, **dict(renderer_options or {}))
+    own = executor is None
+    ex = executor if executor is not None else LocalExecutor(workers, max_in_flight=max_in_flight)
+    try:
+        yield from ex.map(partial(_render_one, instance, settings), patches, chunksize=chunk_size)
+    finally:
+        if own:
+            ex.close()
