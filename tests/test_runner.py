@@ -305,3 +305,12 @@ def test_parse_output_cases():
     s = Sample("1", "c")
     parse_output(GeneratorOutput(raw_output=make_patch(7).to_pretty_json()), s)
     assert s.valid and s.patch == make_patch(7)
+
+
+@pytest.mark.parametrize("executor", ["local", "dask"])
+def test_parallel_executors_give_identical_numbers(tmp_path, registry, bench, executor):
+    if executor == "dask":
+        pytest.importorskip("distributed")
+    serial = _run(tmp_path / "a", registry, bench).summary.to_dict()["metrics"]
+    parallel = _run(tmp_path / "b", registry, bench, workers=2, executor=executor)
+    assert parallel.summary.to_dict()["metrics"] == serial

@@ -36,7 +36,7 @@ from fmbench import __version__
 from fmbench.audio import Audio, is_inaudible
 from fmbench.benchmark import Benchmark, BenchmarkItem
 from fmbench.cache import Cache, make_key
-from fmbench.components import ComponentInfo, ComponentKind, Need
+from fmbench.components import ComponentInfo, ComponentKind, MetricKind, Need
 from fmbench.errors import FmbenchError
 from fmbench.metric import GeneratorOutput, MetricResult, Sample
 from fmbench.patch.errors import PatchParseError
@@ -70,6 +70,7 @@ class RunConfig:
     failure_policy: str = "score-as-failure"
     repair: str | None = None  # None, or a policy of fmbench.patch.repair
     workers: int = 1
+    executor: str = "local"  # local | dask | dask:ADDRESS (see fmbench.executor)
     batch_size: int = 16
     n_boot: int = 1000
     n_boot_set: int = 100
@@ -77,7 +78,7 @@ class RunConfig:
     def identity(self) -> dict[str, Any]:
         """The fields that must match for a run directory to be resumed."""
         d = asdict(self)
-        for volatile in ("workers", "batch_size"):
+        for volatile in ("workers", "executor", "batch_size"):
             d.pop(volatile)
         d["metrics"] = list(d["metrics"]) if d["metrics"] is not None else None
         return d
@@ -284,13 +285,19 @@ class Runner:
             for it in self.items
         ]
         outputs = self._timed("generate_s", self._generate)
+        from fmbench.executor import get_executor
+
+        self.executor = get_executor(self.config.executor, self.config.workers)
         for sample in samples:
             parse_output(outputs[sample.id], sample, repair=self.config.repair)
             info = outputs[sample.id].info
             if info.get("error") and sample.raw_output is None:
                 sample.notes["generation"] = str(info["error"])
-        self._timed("render_s", lambda: self._render(samples))
-        scores = self._timed("score_s", lambda: self._score(samples))
+        try:
+            self._timed("render_s", lambda: self._render(samples))
+            scores = self._timed("score_s", lambda: self._score(samples))
+        finally:
+            self.executor.close()
         self.timings["total_s"] = round(time.perf_counter() - start, 3)
         return self._write(samples, scores)
 
@@ -414,7 +421,7 @@ class Runner:
             from fmbench.render import render_batch
 
             results = render_batch(
-                missing, self.settings, renderer=renderer, workers=self.config.workers
+                missing, self.settings, renderer=renderer, executor=self.executor
             )
             with self._bar(len(missing), "render") as bar:
                 for p, audio in zip(missing, results, strict=True):
@@ -477,10 +484,45 @@ class Runner:
         if Need.REFERENCE_AUDIO in needs and any(s.reference_audio is None for s in subset):
             missing = sum(s.reference_audio is None for s in subset)
             self.log(f"{planned.spec}: {missing} samples have no reference audio")
-        result = metric.score(subset) if subset else MetricResult()
+        if not subset:
+            result = MetricResult()
+        elif self._chunkable(planned):
+            result = self._score_chunked(metric, subset)
+        else:
+            result = metric.score(subset)
         self._apply_failure_policy(planned, result, subset)
         _atomic_write_json(path, _result_to_json(result, metric.identity, ids))
         return result
+
+    def _chunkable(self, planned: PlannedMetric) -> bool:
+        """Per-sample metrics without model weights are spread over the executor's workers
+        (a model-based metric loads its model once, in this process)."""
+        return (
+            self.executor.workers > 1
+            and planned.info.metric_kind is not MetricKind.SET
+            and not planned.info.model_files
+        )
+
+    def _score_chunked(self, metric: Any, subset: list[Sample]) -> MetricResult:
+        from functools import partial
+
+        size = max(1, -(-len(subset) // (4 * self.executor.workers)))
+        chunks = [subset[i : i + size] for i in range(0, len(subset), size)]
+        parts = list(self.executor.map(partial(_score_chunk, metric), chunks))
+        if any(p.set_values for p in parts):
+            return metric.score(subset)  # set values cannot be merged: score as one set
+        merged = MetricResult()
+        offset = 0
+        for chunk, part in zip(chunks, parts, strict=True):
+            for column, values in part.per_sample.items():
+                merged.per_sample.setdefault(column, []).append(
+                    np.asarray(values, dtype=np.float64)
+                )
+            for (column, i), reason in part.reasons.items():
+                merged.reasons[(column, offset + i)] = reason
+            offset += len(chunk)
+        merged.per_sample = {c: np.concatenate(v) for c, v in merged.per_sample.items()}
+        return merged
 
     def _apply_failure_policy(
         self, planned: PlannedMetric, result: MetricResult, subset: list[Sample]
@@ -659,6 +701,10 @@ class Runner:
                 "n": len(valid_pool),
             },
         }
+
+
+def _score_chunk(metric: Any, samples: list[Sample]) -> MetricResult:
+    return metric.score(samples)
 
 
 def _column_name(planned: PlannedMetric, output: str) -> str:

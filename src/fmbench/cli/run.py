@@ -83,7 +83,13 @@ def format_summary(summary: Any) -> str:
     help="Generator option KEY=VALUE (repeatable).",
 )
 @click.option("--limit", type=int, help="Evaluate only the first N items.")
-@click.option("--workers", "-j", type=int, default=1, show_default=True, help="Render processes.")
+@click.option("--workers", "-j", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--executor",
+    default="local",
+    show_default=True,
+    help="Where rendering and per-sample scoring run: local, dask (a local cluster) or dask:ADDRESS.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--run-dir", type=click.Path(path_type=Path), help="Run directory (default runs/<run-id>)."
@@ -121,6 +127,7 @@ def run_cmd(
     generator_options: tuple[str, ...],
     limit: int | None,
     workers: int,
+    executor: str,
     seed: int,
     run_dir: Path | None,
     runs_root: Path,
@@ -153,6 +160,7 @@ def run_cmd(
         failure_policy=failure_policy,
         repair=repair,
         workers=workers,
+        executor=executor,
         n_boot=n_boot,
     )
 
