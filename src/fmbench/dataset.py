@@ -101,10 +101,10 @@ def parse_patch_data(text: str, *, where: str = "patch_data") -> dict[str, Any]:
         data = json.loads(text)
     except (ValueError, RecursionError):
         from fmbench.patch.errors import PatchParseError
-        from fmbench.patch.parse import _safe_literal
+        from fmbench.patch.parse import safe_literal
 
         try:
-            data = _safe_literal(text.strip())
+            data = safe_literal(text.strip())
         except PatchParseError as exc:
             snippet = text.strip()[:60] + ("…" if len(text.strip()) > 60 else "")
             raise DatasetError(

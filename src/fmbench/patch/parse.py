@@ -278,7 +278,7 @@ def _legacy(text: str) -> ParsedReply | None:
         return None
     start, end = last
     body = text[start:end]
-    data = _safe_literal(body)
+    data = safe_literal(body)
     if not isinstance(data, dict):
         raise PatchParseError(
             f"failed to parse legacy specs block: the literal is a {type(data).__name__},"
@@ -287,7 +287,7 @@ def _legacy(text: str) -> ParsedReply | None:
     return ParsedReply(data, "legacy", start, end)
 
 
-def _safe_literal(body: str) -> Any:
+def safe_literal(body: str) -> Any:
     if len(body) > MAX_LITERAL_CHARS:
         raise PatchParseError(
             f"failed to parse legacy specs block: {len(body)} characters"
