@@ -288,6 +288,8 @@ def _legacy(text: str) -> ParsedReply | None:
 
 
 def safe_literal(body: str) -> Any:
+    """A Python literal (``{'a': True}``) parsed with ``ast.literal_eval`` after length and
+    bracket-depth checks — never ``eval``; raises :class:`PatchParseError`."""
     if len(body) > MAX_LITERAL_CHARS:
         raise PatchParseError(
             f"failed to parse legacy specs block: {len(body)} characters"
