@@ -112,6 +112,9 @@ class ComponentInfo:
     #: the option filled by a ``NAME:ARG`` spec on the command line, e.g. "embedder" for
     #: ``kad:mfcc`` or "path" for ``outputs:preds.csv``
     arg_option: str | None = None
+    #: the file that defines the component when it does not come from code (e.g. a
+    #: named generator of ``fmbench.toml``); empty for plugin-registered components
+    defined_in: str = ""
     # metrics only
     direction: Direction | None = None
     metric_kind: MetricKind | None = None
@@ -180,6 +183,7 @@ class ComponentInfo:
             "unavailable_reason": self.unavailable_reason(),
             "model_files": [f.name for f in self.model_files],
             "arg_option": self.arg_option,
+            "defined_in": self.defined_in,
         }
         if self.kind is ComponentKind.METRIC:
             data.update(
