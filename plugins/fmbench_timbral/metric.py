@@ -114,20 +114,18 @@ class TimbralMetric:
 
     def features(self, audio: Audio) -> tuple[np.ndarray, str | None]:
         """The 8 raw attributes of one clip (NaN where undefined) and why, if they are."""
-        key = None
-        if self.cache is not None or self._memo is not None:
-            from fmbench.cache import make_key
+        from fmbench.cache import make_key
 
-            key = make_key(audio.content_hash, self.extractor_identity, {"min_rate": MIN_RATE})
-            if key in self._memo:
-                return self._memo[key], None
-            if self.cache is not None:
-                hit = self.cache.get("timbral", key)
-                if hit is not None and hit.shape == (len(KEYS),):
-                    self._memo[key] = hit
-                    return hit, None
+        key = make_key(audio.content_hash, self.extractor_identity, {"min_rate": MIN_RATE})
+        if key in self._memo:
+            return self._memo[key], None
+        if self.cache is not None:
+            hit = self.cache.get("timbral", key)
+            if hit is not None and hit.shape == (len(KEYS),):
+                self._memo[key] = hit
+                return hit, None
         values, reason = self._compute(audio)
-        if reason is None and key is not None:
+        if reason is None:
             self._memo[key] = values
             if self.cache is not None:
                 self.cache.put("timbral", key, values)
