@@ -403,9 +403,15 @@ class HFGenerator:
                     retries[j] = attempt
             for j, i in enumerate(idx):
                 r = results[j]
-                info = {**r, "retries": retries[j], "prompt": self.user_text(items[i].caption)}
-                outputs[i] = GeneratorOutput(raw_output=self._raw(r), info=info)
+                out = self._output(r)
+                out.info.update(retries=retries[j], prompt=self.user_text(items[i].caption))
+                outputs[i] = out
         return [o for o in outputs if o is not None]
+
+    @classmethod
+    def _output(cls, parts: dict[str, Any]) -> GeneratorOutput:
+        """The runner's view of one reply: ``raw_output`` to parse, the rest in ``info``."""
+        return GeneratorOutput(raw_output=cls._raw(parts), info=dict(parts))
 
     @staticmethod
     def _raw(parts: dict[str, Any]) -> str:
