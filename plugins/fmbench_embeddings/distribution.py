@@ -14,6 +14,7 @@ counts used are in ``details``. A set with too few rows gives NaN with the reaso
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -180,18 +181,26 @@ class _EmbeddingMetric:
             return None, "embedding contains NaN or infinite values"
         return e, None
 
+    def session(self) -> contextlib.AbstractContextManager[Any]:
+        """The embedder's ``session()`` when it has one (checkpoint-based embedders keep
+        their network loaded for the block, through :func:`fmbench.models.loaded_model`,
+        instead of loading it per clip), else a no-op."""
+        session = getattr(self.embedder, "session", None)
+        return session() if callable(session) else contextlib.nullcontext()
+
     def embed_side(
         self, samples: Sequence[Sample], attr: str, result: MetricResult, label: str
     ) -> list[np.ndarray | None]:
         """Embed ``sample.<attr>`` for every sample; failures go into ``result``."""
         out: list[np.ndarray | None] = []
         failed: dict[int, str] = {}
-        for i, s in enumerate(samples):
-            e, why = self.embed(getattr(s, attr))
-            out.append(e)
-            if why:
-                failed[i] = why
-                result.reasons.setdefault((self.column, i), f"{label}: {why}")
+        with self.session():
+            for i, s in enumerate(samples):
+                e, why = self.embed(getattr(s, attr))
+                out.append(e)
+                if why:
+                    failed[i] = why
+                    result.reasons.setdefault((self.column, i), f"{label}: {why}")
         result.details.setdefault("failed", {})[label] = {
             samples[i].id: why for i, why in failed.items()
         }
