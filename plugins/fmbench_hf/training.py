@@ -165,7 +165,8 @@ def build_sft_rows(
             raise TrainingError(f"--reasoning-prob must be in (0, 1], got {p}")
         with_cot = [e for e, r in examples if r]
         without = [e for e, r in examples if not r]
-        keep = math.floor(len(with_cot) * (1 - p) / p)
+        # + 1e-9: 4·(1 − 0.8)/0.8 is 0.999… in floating point; the intent is 1
+        keep = math.floor(len(with_cot) * (1 - p) / p + 1e-9)
         if not with_cot:
             raise TrainingError("--reasoning-prob: the data has a cot column but no reasoning rows")
         if keep > len(without):
