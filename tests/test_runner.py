@@ -314,3 +314,30 @@ def test_parallel_executors_give_identical_numbers(tmp_path, registry, bench, ex
     serial = _run(tmp_path / "a", registry, bench).summary.to_dict()["metrics"]
     parallel = _run(tmp_path / "b", registry, bench, workers=2, executor=executor)
     assert parallel.summary.to_dict()["metrics"] == serial
+
+
+def test_a_generator_that_cannot_start_leaves_no_run_directory(tmp_path, registry, bench):
+    from fmbench.errors import FmbenchError
+
+    class Refuses:
+        identity = "refuses/1"
+
+        def setup(self, benchmark):
+            raise FmbenchError("no checkpoint at /nowhere")
+
+        def generate(self, items, *, seed):  # pragma: no cover - never reached
+            return []
+
+    class RefusingPlugin:
+        @hookimpl
+        def fmbench_register_generators(self, register):
+            register("refuses", Refuses, summary="x")
+
+    plugins = Plugins(load_entry_points=False, strict=True)
+    plugins.register(FakePlugin(), "fake")
+    plugins.register(RefusingPlugin(), "refusing")
+    config = RunConfig(benchmark="unit", generator="refuses", n_boot=10)
+    runner = Runner(config, run_dir=tmp_path / "run", benchmark=bench, registry=plugins.registry)
+    with pytest.raises(FmbenchError, match="no checkpoint"):
+        runner.run()
+    assert not (tmp_path / "run").exists()

@@ -263,9 +263,14 @@ class Runner:
                 )
         elif resume and run_dir.exists() and any(run_dir.iterdir()):
             raise RunError(f"{run_dir} is not an fmbench run directory (no {CONFIG_FILE})")
-        run_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write_json(config_path, {"fmbench_version": __version__, **wanted})
         return run_dir
+
+    def _open_run_dir(self) -> None:
+        """Create the run directory and its config.json (once the run is known to start)."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        _atomic_write_json(
+            self.run_dir / CONFIG_FILE, {"fmbench_version": __version__, **self.config.identity()}
+        )
 
     @staticmethod
     def _config_matches(path: Path, wanted: dict[str, Any]) -> bool:
@@ -326,15 +331,17 @@ class Runner:
                     continue  # a line torn by a kill: that item is generated again
         todo = [it for it in self.items if it.id not in done]
         if todo:
-            self.log(
-                f"generating {len(todo)} of {len(self.items)} items with {self.config.generator}"
-            )
+            # built before the run directory exists: a bad generator leaves nothing behind
             generator = self.registry.create(
                 ComponentKind.GENERATOR, self.generator_info.name, **self.generator_options
             )
             if hasattr(generator, "setup"):
                 generator.setup(self.benchmark)
             self.generator_identity = generator.identity
+            self._open_run_dir()
+            self.log(
+                f"generating {len(todo)} of {len(self.items)} items with {self.config.generator}"
+            )
             with path.open("a", encoding="utf-8") as f, self._bar(len(todo), "generate") as bar:
                 for i in range(0, len(todo), self.config.batch_size):
                     batch = todo[i : i + self.config.batch_size]
@@ -361,6 +368,7 @@ class Runner:
                     os.fsync(f.fileno())
                     bar.update(len(batch))
         else:
+            self._open_run_dir()
             self.generator_identity = self._stored_generator_identity()
         return done
 
