@@ -140,6 +140,7 @@ class CheckpointEmbedder:
         self._dim: int | None = None
         self._net: Any = None
         self._stack: contextlib.ExitStack | None = None
+        self._load_error: str | None = None
 
     @classmethod
     def model_requirements(cls, options: Mapping[str, Any]) -> list[Any]:
@@ -168,7 +169,19 @@ class CheckpointEmbedder:
         raise NotImplementedError
 
     def load(self) -> Any:
-        """Load the checkpoint into a fresh network on ``self.device`` (eval mode)."""
+        """Load the checkpoint into a fresh network on ``self.device`` (eval mode).
+
+        A checkpoint that failed to load once (corrupted, wrong architecture) fails again
+        at once with the same error instead of being re-read for every clip."""
+        if self._load_error is not None:
+            raise ModelFileError(self._load_error)
+        try:
+            return self._load()
+        except ModelFileError as exc:
+            self._load_error = str(exc)
+            raise
+
+    def _load(self) -> Any:
         import torch
 
         state = extract_state_dict(load_torch_checkpoint(self.checkpoint), self.checkpoint)
