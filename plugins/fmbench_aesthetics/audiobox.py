@@ -16,8 +16,11 @@ Checkpoint (``audiobox-aesthetics-checkpoint.pt``, the package's ``checkpoint.pt
 ``{"state_dict": {"model." + key: tensor}, "model_cfg": {proj_num_layer, proj_ln,
 proj_act_fn, proj_dropout, nth_layer, use_weighted_layer_sum, precision,
 normalize_embed, output_dim, …}, "target_transform": {CE|CU|PC|PQ: {mean, std}}}``,
-loaded with ``weights_only=True``. Inference runs in the checkpoint's precision
-(``model_cfg["precision"]``, e.g. bf16 autocast) unless ``precision=`` overrides it.
+loaded with ``weights_only=True``. ``model_cfg["precision"]`` is passed on as the package
+does; note that audiobox_aesthetics 0.0.4 tests the *converted* dtype against strings
+(``str(torch.bfloat16) in {"16", "bf16"}``), so its autocast never turns on and inference
+runs in float32 whatever the checkpoint says (spec §4.5 assumed bf16). We keep the
+package's behaviour (checked: a "bf16" and a "32" checkpoint give identical scores).
 
 Scores are cached per clip (:mod:`fmbench.cache`, namespace ``audiobox``) by audio
 content hash + this metric's identity, which includes the checkpoint's sha256; the model
@@ -66,7 +69,6 @@ CFG_KEYS = (
     "normalize_embed",
     "output_dim",
 )
-PRECISIONS = ("64", "32", "16", "bf16")
 
 
 def windows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -100,8 +102,7 @@ class AudioboxAesthetics:
 
     Options: ``model`` (None → the store's ``audiobox-aesthetics-checkpoint.pt``; a store
     name or a path), ``device`` (``auto`` → CUDA when available), ``batch_size``
-    (10 s windows per forward pass), ``precision`` (None → the checkpoint's; or one of
-    ``"32"``, ``"bf16"``, ``"16"``, ``"64"``), ``cache`` (True, a folder, or False).
+    (10 s windows per forward pass), ``cache`` (True, a folder, or False).
     """
 
     def __init__(
@@ -109,22 +110,18 @@ class AudioboxAesthetics:
         model: str | os.PathLike[str] | None = None,
         device: str | None = "auto",
         batch_size: int = 4,
-        precision: str | None = None,
         cache: Any = True,
     ) -> None:
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
-        if precision is not None and str(precision) not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS} or None, got {precision!r}")
         self.batch_size = int(batch_size)
-        self.precision = None if precision is None else str(precision)
         self.device = resolve_device(device)
         self.checkpoint = resolve_model_option(model, AUDIOBOX_FILE, component="metric 'audiobox'")
         self.checkpoint_sha256 = content_sha256(self.checkpoint)
         self.cache = cache if isinstance(cache, Cache) else Cache(cache)
         self.identity = (
             f"audiobox@{VERSION}(sr={SAMPLE_RATE},win={WINDOW_SECONDS},hop={HOP_SECONDS},"
-            f"precision={self.precision or 'checkpoint'},sha256={self.checkpoint_sha256})"
+            f"sha256={self.checkpoint_sha256})"
         )
         self.target_transform: dict[str, tuple[float, float]] = {}
 
@@ -157,8 +154,6 @@ class AudioboxAesthetics:
                 f"{', '.join(AXES)} ({type(exc).__name__}: {exc})"
             ) from None
         cfg = {k: ckpt["model_cfg"][k] for k in CFG_KEYS if k in ckpt["model_cfg"]}
-        if self.precision is not None:
-            cfg["precision"] = self.precision
         return state, cfg, {a: {"mean": m, "std": s} for a, (m, s) in transform.items()}
 
     def load(self) -> Any:

@@ -167,3 +167,16 @@ def test_checkpoint_errors(store, tmp_path, monkeypatch):
     monkeypatch.setenv("FMBENCH_HOME", str(tmp_path / "empty"))
     with pytest.raises(MissingModelError, match=AUDIOBOX_FILE.name):
         get_registry().create("metric", "audiobox")
+
+
+def test_checkpoint_precision_bf16_runs_like_the_package_in_float32(store):
+    """audiobox_aesthetics 0.0.4 never enables its autocast (see the module docstring)."""
+    path = store / AUDIOBOX_FILE.name
+    a = clip(4.0)
+    fp32 = AudioboxAesthetics(device="cpu", cache=False).score([Sample("a", "c", audio=a)])
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["model_cfg"]["precision"] = "bf16"
+    torch.save(ckpt, path)
+    bf16 = AudioboxAesthetics(device="cpu", cache=False).score([Sample("a", "c", audio=a)])
+    for col, values in fp32.per_sample.items():
+        np.testing.assert_array_equal(values, bf16.per_sample[col])
