@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PIP) install -q -c constraints.txt -e ".[test]"
 	@# reference implementations used as test oracles; they pin dead or old stacks,
 	@# so they are installed without their declared dependencies (see DEPENDENCIES).
-	$(PIP) install -q --no-deps timbral-models==0.4.0 frechet-audio-distance==0.3.4
-	$(PIP) install -q -c constraints.txt six
+	$(PIP) install -q --no-deps timbral-models==0.4.0 frechet-audio-distance==0.3.4 \
+		audiobox_aesthetics==0.0.4
+	$(PIP) install -q -c constraints.txt six pyloudnorm scikit-learn
 	@# the GPL-licensed Dexed reference renderer is a separate distribution
 	@if [ -f plugins/fmbench-dexed/pyproject.toml ]; then \
 		$(PIP) install -q -c constraints.txt -e plugins/fmbench-dexed; fi
