@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from fmbench.audio import Audio
+from fmbench.audio import audio_problem
 from fmbench.cache import Cache, make_key
 from fmbench.metric import MetricResult, Sample
 from fmbench.models import (
@@ -85,16 +85,6 @@ def windows(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         masks[i, : len(part)] = True
         weights[i] = len(part) / WINDOW
     return wavs, masks, weights
-
-
-def _problem(audio: Audio | None) -> str | None:
-    if audio is None:
-        return "no audio"
-    if len(audio) == 0:
-        return "empty audio"
-    if not np.isfinite(audio.samples).all():
-        return "audio contains NaN or infinite samples"
-    return None
 
 
 class AudioboxAesthetics:
@@ -217,7 +207,7 @@ class AudioboxAesthetics:
         values: dict[int, np.ndarray] = {}
         todo: dict[str, tuple[list[int], np.ndarray]] = {}
         for i, s in enumerate(samples):
-            why = _problem(s.audio)
+            why = audio_problem(s.audio)
             if why:
                 for c in cols:
                     result.reasons[(c, i)] = why

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from fmbench.audio import Audio
+from fmbench.audio import Audio, audio_problem
 from fmbench.cache import Cache, make_key
 from fmbench.errors import FmbenchError
 from fmbench.metric import MetricResult, Sample
@@ -134,16 +134,6 @@ def _resolve_embedder(embedder: Any) -> Any:
     return embedder
 
 
-def _problem(audio: Audio | None) -> str | None:
-    if audio is None:
-        return "no audio"
-    if len(audio) == 0:
-        return "empty audio"
-    if not np.isfinite(audio.samples).all():
-        return "audio contains NaN or infinite samples"
-    return None
-
-
 class _EmbeddingMetric:
     """Shared machinery: embedder resolution, cached embedding, failure accounting."""
 
@@ -161,10 +151,10 @@ class _EmbeddingMetric:
     def embed(self, audio: Audio | None) -> tuple[np.ndarray | None, str | None]:
         """``(rows, None)`` or ``(None, reason)`` for one clip (cached by content)."""
         if audio is None:
-            return None, _problem(audio)
+            return None, audio_problem(audio)
         key = make_key(audio.content_hash, self.embedder.identity)
         if key not in self._memo:
-            why = _problem(audio)
+            why = audio_problem(audio)
             if why:
                 return None, why
             try:

@@ -32,6 +32,7 @@ import functools
 import numpy as np
 
 from fmbench.audio import Audio
+from fmbench.dsp import stft_magnitude
 
 SAMPLE_RATE = 16_000
 WIN_LENGTH = 400
@@ -75,21 +76,12 @@ def dct_matrix(n_in: int, n_out: int) -> np.ndarray:
     return m
 
 
-@functools.cache
-def _window() -> np.ndarray:
-    w = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(WIN_LENGTH) / WIN_LENGTH)  # periodic Hann
-    w.setflags(write=False)
-    return w
-
-
 def power_spectrogram(y: np.ndarray) -> np.ndarray:
     """``|FFT|²`` of 25 ms Hann frames every 10 ms at 16 kHz: ``(frames, 257)``."""
     x = np.asarray(y, dtype=np.float64)
     if len(x) < WIN_LENGTH:
         x = np.pad(x, (0, WIN_LENGTH - len(x)))
-    frames = np.lib.stride_tricks.sliding_window_view(x, WIN_LENGTH)[::HOP_LENGTH]
-    spec = np.fft.rfft(frames * _window(), n=N_FFT, axis=1)
-    return spec.real**2 + spec.imag**2
+    return stft_magnitude(x, WIN_LENGTH, HOP_LENGTH, N_FFT) ** 2
 
 
 def segment_stats(frames: np.ndarray) -> np.ndarray:

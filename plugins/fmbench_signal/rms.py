@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from fmbench.audio import Audio
+from fmbench.dsp import frame
 from fmbench.metric import MetricResult, Sample
 
 SAMPLE_RATE = 44_100
@@ -35,7 +36,7 @@ def rms_envelope(
     x = np.asarray(y, dtype=np.float64)
     pad = frame_length // 2
     x = np.pad(x, (pad, pad))
-    frames = np.lib.stride_tricks.sliding_window_view(x, frame_length)[::hop_length]
+    frames = frame(x, frame_length, hop_length)
     power = np.einsum("ij,ij->i", frames, frames) / frame_length
     return np.sqrt(power)
 

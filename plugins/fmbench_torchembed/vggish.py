@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from fmbench.components import ModelFile
+from fmbench.dsp import stft_magnitude
 
 from .common import CheckpointEmbedder, shape_of
 
@@ -88,19 +89,10 @@ def mel_matrix() -> np.ndarray:
     return m
 
 
-@functools.cache
-def _window() -> np.ndarray:
-    w = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(WINDOW) / WINDOW)  # periodic Hann
-    w.setflags(write=False)
-    return w
-
-
 def log_mel(y: np.ndarray) -> np.ndarray:
     """``(frames, 64)`` log-mel magnitudes of 16 kHz samples (at least 400 of them)."""
     x = np.asarray(y, dtype=np.float64)
-    frames = np.lib.stride_tricks.sliding_window_view(x, WINDOW)[::HOP]
-    mag = np.abs(np.fft.rfft(frames * _window(), n=N_FFT, axis=1))
-    return np.log(mag @ mel_matrix() + LOG_OFFSET)
+    return np.log(stft_magnitude(x, WINDOW, HOP, N_FFT) @ mel_matrix() + LOG_OFFSET)
 
 
 def examples(y: np.ndarray) -> np.ndarray:

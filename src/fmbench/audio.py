@@ -140,3 +140,14 @@ def is_inaudible(audio: Audio, threshold_dbfs: float = INAUDIBLE_PEAK_DBFS) -> b
     DX7 renders peak near −6 dBFS, so −60 dBFS means "effectively silent".
     """
     return len(audio) == 0 or audio.peak < 10.0 ** (threshold_dbfs / 20.0)
+
+
+def audio_problem(audio: Audio | None) -> str | None:
+    """Why ``audio`` cannot be analysed (None, empty, NaN/Inf samples), or None if it can."""
+    if audio is None:
+        return "no audio"
+    if len(audio) == 0:
+        return "empty audio"
+    if not np.isfinite(audio.samples).all():
+        return "audio contains NaN or infinite samples"
+    return None
