@@ -608,7 +608,8 @@ def model_option_requirements(
 
 # -- resources -----------------------------------------------------------------------
 
-_heavy_lock = threading.RLock()
+#: held while a heavy model is loaded (``loaded_model``, plugin sessions): one at a time
+HEAVY_MODEL_LOCK = threading.RLock()
 
 
 def resolve_device(device: str | None = "auto") -> str:
@@ -652,7 +653,7 @@ def loaded_model(load: Callable[[], T]) -> Iterator[T]:
     load a second model); on exit the model is dropped and memory released
     (:func:`release_memory`). Do not keep references to the model after the block.
     """
-    with _heavy_lock:
+    with HEAVY_MODEL_LOCK:
         holder = [load()]
         try:
             yield holder[0]
