@@ -155,10 +155,9 @@ class ClapEmbedder:
         self.engine.close()
 
     def __del__(self) -> None:
-        try:
-            self.engine.close()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine._loaded = None  # drop the model; no gc.collect() inside a finaliser
 
 
 __all__ = ["ClapAudioAudio", "ClapEmbedder", "ClapTextAudio", "PREPROCESS_VERSION", "SYNTH_PREFIX"]
