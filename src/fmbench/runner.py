@@ -460,6 +460,7 @@ class Runner:
         score_times: dict[str, float] = {}
         for planned in self.metrics:
             t0 = time.perf_counter()
+            metric = None
             try:
                 metric = self.registry.create(
                     ComponentKind.METRIC, planned.info.name, **planned.options
@@ -470,6 +471,7 @@ class Runner:
                 self.log(f"metric {planned.spec} failed: {self.errors[planned.spec]}")
                 continue
             finally:
+                _release(metric)  # one heavy model at a time: free it before the next metric
                 score_times[planned.spec] = round(time.perf_counter() - t0, 3)
             results[planned.spec] = (result, scored_idx)
         self.timings["score_s_by_metric"] = score_times
@@ -695,6 +697,7 @@ class Runner:
             )
         else:
             v_value = v_low = v_high = math.nan
+        _release(metric)
         return {
             **base,
             "value": value,
@@ -709,6 +712,18 @@ class Runner:
                 "n": len(valid_pool),
             },
         }
+
+
+def _release(component: Any) -> None:
+    """Close a component that holds a model (if it can be closed) and free memory."""
+    if component is None:
+        return
+    close = getattr(component, "close", None)
+    if callable(close):
+        close()
+    from fmbench.models import release_memory
+
+    release_memory()
 
 
 def _score_chunk(metric: Any, samples: list[Sample]) -> MetricResult:
