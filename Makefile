@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PIP) install -q --no-deps timbral-models==0.4.0 frechet-audio-distance==0.3.4 \
 		audiobox_aesthetics==0.0.4
 	$(PIP) install -q -c constraints.txt six pyloudnorm scikit-learn
+	@# laion-clap is the oracle for our CLAP checkpoint conversion (pins numpy<2 in metadata only)
+	$(PIP) install -q --no-deps laion-clap==1.1.7 torchlibrosa==0.1.0
+	$(PIP) install -q -c constraints.txt ftfy braceexpand webdataset wget h5py pillow
 	@# the GPL-licensed Dexed reference renderer is a separate distribution
 	@if [ -f plugins/fmbench-dexed/pyproject.toml ]; then \
 		$(PIP) install -q -c constraints.txt -e plugins/fmbench-dexed; fi
