@@ -341,3 +341,27 @@ def test_a_generator_that_cannot_start_leaves_no_run_directory(tmp_path, registr
     with pytest.raises(FmbenchError, match="no checkpoint"):
         runner.run()
     assert not (tmp_path / "run").exists()
+
+
+def test_bare_distribution_metrics_name_the_default_embedder():
+    from fmbench.runner import plan_metrics
+
+    class Dist:
+        @hookimpl
+        def fmbench_register_metrics(self, register):
+            register(
+                "dist",
+                object,
+                summary="x",
+                direction="lower",
+                metric_kind="set",
+                arg_option="embedder",
+            )
+
+    plugins = Plugins(load_entry_points=False, strict=True)
+    plugins.register(Dist(), "dist")
+    planned = plan_metrics(
+        plugins.registry, ["dist", "dist:mfcc", "dist:logmel"], defaults={"embedder": "mfcc"}
+    )
+    assert [p.spec for p in planned] == ["dist:mfcc", "dist:logmel"]
+    assert planned[0].options == {"embedder": "mfcc"}

@@ -8,6 +8,7 @@ joined by id with a captions CSV. Paths are relative to the TOML file::
     description = "…"
     renderer = "dx7"                 # optional (default "dx7")
     metrics = ["parse_rate", "rms"]  # default metric specs; the runner validates them
+    embedder = "mfcc"                # optional: what a bare kad/fad/kl embeds with
 
     [data]
     test = "../default/test.csv"     # required
@@ -64,6 +65,7 @@ class Benchmark:
     render: RenderSettings = field(default_factory=RenderSettings)
     renderer: str = "dx7"
     metrics: tuple[str, ...] = ()  # default metric specs, e.g. ("rms", "kad:mfcc")
+    embedder: str = "mfcc"  # the embedder a bare distribution metric (kad, fad, kl) uses
     source: Path | None = None  # the TOML file it was loaded from
 
     @property
@@ -79,7 +81,7 @@ class BenchmarkDefinitionError(FmbenchError, ValueError):
     """A benchmark TOML that cannot be used; the message names the file and the key."""
 
 
-_TOP_KEYS = {"name", "version", "description", "renderer", "metrics", "data", "render"}
+_TOP_KEYS = {"name", "version", "description", "renderer", "metrics", "embedder", "data", "render"}
 _DATA_KEYS = {
     "test",
     "train",
@@ -124,6 +126,7 @@ def read_definition(path: str | os.PathLike[str]) -> dict[str, Any]:
     doc["version"] = str(version)
     need(isinstance(doc.get("description", ""), str), "'description' must be a string")
     need(isinstance(doc.get("renderer", "dx7"), str), "'renderer' must be a string")
+    need(isinstance(doc.get("embedder", "mfcc"), str), "'embedder' must be a string")
     metrics = doc.get("metrics", [])
     need(
         isinstance(metrics, list) and all(isinstance(m, str) and m for m in metrics),
@@ -193,6 +196,7 @@ def load_benchmark_file(path: str | os.PathLike[str]) -> Benchmark:
         render=settings,
         renderer=doc.get("renderer", "dx7"),
         metrics=tuple(doc.get("metrics", ())),
+        embedder=doc.get("embedder", "mfcc"),
         source=path,
     )
 

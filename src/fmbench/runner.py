@@ -107,17 +107,28 @@ class RunResult:
     samples: list[Sample]
 
 
-def plan_metrics(registry: Registry, specs: Iterable[str]) -> list[PlannedMetric]:
+def plan_metrics(
+    registry: Registry, specs: Iterable[str], *, defaults: dict[str, str] | None = None
+) -> list[PlannedMetric]:
     """Resolve every metric spec before any work starts (unknown/unavailable/missing model
-    files → error)."""
+    files → error).
+
+    ``defaults`` fills a bare spec's argument option (``{"embedder": "mfcc"}`` turns
+    ``kad`` into ``kad:mfcc``), so numbers always name the embedder that produced them.
+    """
     planned: list[PlannedMetric] = []
     seen: set[str] = set()
     for spec in specs:
         spec = spec.strip()
-        if not spec or spec in seen:
+        if not spec:
+            continue
+        info, options = registry.resolve_spec(ComponentKind.METRIC, spec)
+        if not options and defaults and info.arg_option in defaults:
+            spec = f"{spec}:{defaults[info.arg_option]}"
+            info, options = registry.resolve_spec(ComponentKind.METRIC, spec)
+        if spec in seen:
             continue
         seen.add(spec)
-        info, options = registry.resolve_spec(ComponentKind.METRIC, spec)
         reason = info.unavailable_reason()
         if reason:
             raise RunError(f"metric {spec!r} cannot run: {reason}")
@@ -212,7 +223,11 @@ class Runner:
         self.items: Sequence[BenchmarkItem] = self.benchmark.items(config.limit)
         if not self.items:
             raise RunError(f"benchmark {self.benchmark.name!r} has no test items")
-        self.metrics = plan_metrics(self.registry, config.metrics or self.benchmark.metrics)
+        self.metrics = plan_metrics(
+            self.registry,
+            config.metrics or self.benchmark.metrics,
+            defaults={"embedder": self.benchmark.embedder},
+        )
         self.generator_info, generator_options = self.registry.resolve_spec(
             ComponentKind.GENERATOR, config.generator
         )
