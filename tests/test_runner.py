@@ -198,7 +198,7 @@ def _reset_calls():
 
 def _run(tmp_path, registry, bench, **kw):
     resume = kw.pop("resume", False)
-    config = RunConfig(benchmark="unit", generator="fake", n_boot=50, n_boot_set=20, **kw)
+    config = RunConfig(benchmark="unit", generator="fake", n_boot=50, **kw)
     return Runner(
         config,
         run_dir=tmp_path / "run",

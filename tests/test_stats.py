@@ -162,3 +162,37 @@ def test_paired_test_tiny_and_bad_inputs():
         paired_test([1, 2], [1])
     with pytest.raises(ValueError, match="unknown method"):
         paired_test([1, 2], [1, 2], method="ttest")
+
+
+def test_jackknife_of_the_mean_is_the_classical_interval():
+    from statistics import NormalDist
+
+    from fmbench.stats import jackknife_ci
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(2.0, 1.5, size=60)
+    low, high = jackknife_ci(lambda ix: float(x[ix].mean()), len(x))
+    half = NormalDist().inv_cdf(0.975) * x.std(ddof=1) / np.sqrt(len(x))
+    assert low == pytest.approx(x.mean() - half) and high == pytest.approx(x.mean() + half)
+
+
+def test_jackknife_contains_a_biased_set_statistic():
+    """A statistic the bootstrap shifts (distinct-count based) keeps its estimate inside."""
+    from fmbench.stats import bootstrap_set_ci, jackknife_ci
+
+    x = np.arange(50, dtype=float)
+
+    def distinct_share(ix):
+        return len(np.unique(x[ix])) / len(ix)
+
+    b_low, b_high = bootstrap_set_ci(distinct_share, 50, n_boot=200, seed=0)
+    assert b_high < 1.0  # the bootstrap interval misses the true value 1.0 entirely
+    j_low, j_high = jackknife_ci(distinct_share, 50)
+    assert j_low <= 1.0 <= j_high
+
+
+def test_jackknife_degenerate_sizes():
+    from fmbench.stats import jackknife_ci
+
+    assert all(np.isnan(v) for v in jackknife_ci(lambda ix: 1.0, 1))
+    assert jackknife_ci(lambda ix: 3.0, 5) == (3.0, 3.0)

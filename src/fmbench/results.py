@@ -142,7 +142,7 @@ class Accounting:
 
 @dataclass
 class Estimate:
-    """A value with its 95% bootstrap CI over ``n`` items (NaN where undefined)."""
+    """A value with its 95% CI over ``n`` items (NaN where undefined)."""
 
     value: float
     ci_low: float = math.nan
@@ -182,6 +182,9 @@ class MetricSummary:
     metric_identity: str = ""
     kind: str = ""
     valid_only: Estimate | None = None
+    #: how the 95% CI was computed: "bootstrap" (percentile, per-sample metrics) or
+    #: "jackknife" (delete-one, normal approximation; set-level metrics)
+    ci_method: str = "bootstrap"
 
     def __post_init__(self) -> None:
         if self.direction not in ("higher", "lower"):
@@ -207,6 +210,7 @@ class MetricSummary:
             "value": _json_num(self.value),
             "ci_low": _json_num(self.ci_low),
             "ci_high": _json_num(self.ci_high),
+            "ci_method": self.ci_method,
             "n": self.n,
             "n_nan": self.n_nan,
             "valid_only": None if self.valid_only is None else self.valid_only.to_dict(),
@@ -227,6 +231,7 @@ class MetricSummary:
             metric_identity=str(d.get("metric_identity", "")),
             kind=str(d.get("kind", "")),
             valid_only=None if vo is None else Estimate.from_dict(vo),
+            ci_method=str(d.get("ci_method", "bootstrap")),
         )
 
 

@@ -73,7 +73,6 @@ class RunConfig:
     executor: str = "local"  # local | dask | dask:ADDRESS (see fmbench.executor)
     batch_size: int = 16
     n_boot: int = 1000
-    n_boot_set: int = 100
 
     def identity(self) -> dict[str, Any]:
         """The fields that must match for a run directory to be resumed."""
@@ -650,7 +649,7 @@ class Runner:
         samples: list[Sample],
         valid_mask: np.ndarray,
     ) -> dict[str, Any] | None:
-        from fmbench.stats import bootstrap_ci, bootstrap_set_ci
+        from fmbench.stats import bootstrap_ci, jackknife_ci
 
         seed = self.config.seed
         base = {
@@ -685,7 +684,7 @@ class Runner:
         metric = self.registry.create(ComponentKind.METRIC, planned.info.name, **planned.options)
         subset = [samples[i] for i in idx]
 
-        def bootstrap_fn(pool: list[Sample]) -> Callable[[Sequence[int]], float]:
+        def subset_fn(pool: list[Sample]) -> Callable[[Sequence[int]], float]:
             # a metric's own fast path (embed once, score index sets) when it has one
             resampler = getattr(metric, "resampler", None)
             if callable(resampler):
@@ -700,16 +699,15 @@ class Runner:
 
             return recompute
 
-        n_boot = self.config.n_boot_set
-        low, high = bootstrap_set_ci(bootstrap_fn(subset), len(subset), n_boot=n_boot, seed=seed)
+        # set-level CIs: delete-one jackknife (fmbench.stats.jackknife_ci says why not the
+        # bootstrap); the resampler fast path makes the n recomputations cheap
+        low, high = jackknife_ci(subset_fn(subset), len(subset))
         valid_pool = [s for s in subset if s.valid]
         if len(valid_pool) == len(subset):
             v_value, v_low, v_high = value, low, high
         elif len(valid_pool) >= 2:
             v_value = float(metric.score(valid_pool).set_values.get(column, math.nan))
-            v_low, v_high = bootstrap_set_ci(
-                bootstrap_fn(valid_pool), len(valid_pool), n_boot=n_boot, seed=seed
-            )
+            v_low, v_high = jackknife_ci(subset_fn(valid_pool), len(valid_pool))
         else:
             v_value = v_low = v_high = math.nan
         _release(metric)
@@ -720,6 +718,7 @@ class Runner:
             "ci_high": high,
             "n": len(subset),
             "n_nan": 0,
+            "ci_method": "jackknife",
             "valid_only": {
                 "value": v_value,
                 "ci_low": v_low,
