@@ -17,6 +17,7 @@ from fmbench.cli import plugins as _plugins
 from fmbench.cli import render as _render
 from fmbench.cli import results as _results
 from fmbench.cli import run as _run
+from fmbench.cli import show as _show
 from fmbench.cli import train as _train
 from fmbench.cli.common import FmbenchGroup
 
@@ -42,3 +43,4 @@ main.add_command(_data.data_group)
 main.add_command(_render.render_cmd)
 main.add_command(_models.models_group)
 main.add_command(_train.train_group)
+main.add_command(_show.show_cmd)
