@@ -42,7 +42,8 @@ README_HEADER = """\
      CI runs `fmbench leaderboard --check` and fails when this file is stale. -->
 
 Each cell is the metric value over all items (failures scored as failures) with its 95%
-bootstrap confidence interval in parentheses. ↑ higher is better, ↓ lower is better;
+confidence interval in parentheses (percentile bootstrap for per-sample metrics, delete-one
+jackknife for set-level ones such as FAD and KAD). ↑ higher is better, ↓ lower is better;
 **bold** marks the best value in each column. `valid` is the share of items whose output
 parsed and validated. Submit a run with `fmbench submit runs/<run-id>`.
 """
