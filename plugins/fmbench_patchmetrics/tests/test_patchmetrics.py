@@ -13,50 +13,20 @@ from fmbench_patchmetrics.metrics import Dx7Dist, ExactMatch, ParseRate, PatchEr
 
 from fmbench.metric import Sample
 from fmbench.patch.errors import Problem
-from fmbench.patch.model import KEY_ORDER, Patch
+from fmbench.testing.patches import patch_dict, unchecked_patch
 
-
-def _ref_dict() -> dict:
-    mod = [[0] * 6 for _ in range(6)]
-    mod[5][5] = 1  # algorithm 32
-    return {
-        "modmatrix": mod,
-        "outmatrix": [1] * 6,
-        "feedback": 0,
-        "fixed_freq": [0] * 6,
-        "coarse": [1] * 6,
-        "fine": [0] * 6,
-        "detune": [0] * 6,
-        "transpose": 0,
-        "ol": [99] * 6,
-        "eg_rate": [[99] * 6 for _ in range(4)],
-        "eg_level": [[99] * 6, [99] * 6, [99] * 6, [0] * 6],
-        "sensitivity": [0] * 6,
-    }
-
-
-def _patch(d: dict) -> Patch:
-    vals = {}
-    for k in KEY_ORDER:
-        v = d[k]
-        vals[k] = (
-            tuple(tuple(r) if isinstance(r, list) else r for r in v) if isinstance(v, list) else v
-        )
-    return Patch(**vals)
-
-
-REF = _patch(_ref_dict())
+REF = unchecked_patch(patch_dict())
 
 
 def _samples() -> list[Sample]:
-    ok = _ref_dict()
-    off = _ref_dict()
+    ok = patch_dict()
+    off = patch_dict()
     off["ol"] = [0] * 6
-    partial = _ref_dict()
+    partial = patch_dict()
     del partial["transpose"]
     return [
-        Sample("exact", "c", REF, raw_output="{}", parsed=ok, patch=_patch(ok)),
-        Sample("off", "c", REF, raw_output="{}", parsed=off, patch=_patch(off)),
+        Sample("exact", "c", REF, raw_output="{}", parsed=ok, patch=unchecked_patch(ok)),
+        Sample("off", "c", REF, raw_output="{}", parsed=off, patch=unchecked_patch(off)),
         Sample(
             "partial",
             "c",
@@ -66,7 +36,7 @@ def _samples() -> list[Sample]:
             problems=[Problem("transpose", "missing key")],
         ),
         Sample("garbage", "c", REF, raw_output="no json here", parse_error="no parsable patch"),
-        Sample("noref", "c", None, raw_output="{}", parsed=ok, patch=_patch(ok)),
+        Sample("noref", "c", None, raw_output="{}", parsed=ok, patch=unchecked_patch(ok)),
     ]
 
 
