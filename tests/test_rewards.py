@@ -24,29 +24,10 @@ from fmbench.rewards import (
     toolrl_exact,
     toolrl_topology_gate,
 )
+from fmbench.testing.patches import spec_b
 
-# the §1.8 example voice (valid: one diagonal 1, feedback 7)
-GT = {
-    "modmatrix": [
-        [0, 1, 0, 0, 0, 0],
-        [0, 0, 0, 0, 0, 0],
-        [0, 0, 0, 1, 0, 0],
-        [0, 0, 0, 0, 1, 0],
-        [0, 0, 0, 0, 0, 1],
-        [0, 0, 0, 0, 0, 1],
-    ],
-    "outmatrix": [1, 0, 1, 0, 0, 0],
-    "feedback": 7,
-    "fixed_freq": [0, 0, 0, 0, 0, 0],
-    "coarse": [1, 1, 1, 1, 1, 1],
-    "fine": [0, 0, 0, 0, 0, 0],
-    "detune": [0, 0, 0, 0, 0, 0],
-    "transpose": 0,
-    "ol": [99, 80, 70, 90, 99, 99],
-    "eg_rate": [[99] * 6, [50] * 6, [30] * 6, [60] * 6],
-    "eg_level": [[99] * 6, [90] * 6, [80] * 6, [0] * 6],
-    "sensitivity": [0, 0, 0, 0, 0, 0],
-}
+# the §1.8 example voice (valid: one diagonal 1, feedback 7) = golden spec B
+GT = spec_b()
 ANSWER = json.dumps(GT, separators=(",", ":"))
 
 

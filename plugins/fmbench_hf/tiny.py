@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from fmbench.testing.patches import spec_b
+
 __all__ = [
     "CHATML_THINK_TEMPLATE",
     "EXAMPLE_PATCH",
@@ -46,28 +48,8 @@ CHATML_THINK_TEMPLATE = (
     "{%- endif -%}"
 )
 
-#: the example voice of spec §1.8 (valid; one feedback operator)
-EXAMPLE_PATCH = {
-    "modmatrix": [
-        [0, 1, 0, 0, 0, 0],
-        [0, 0, 0, 0, 0, 0],
-        [0, 0, 0, 1, 0, 0],
-        [0, 0, 0, 0, 1, 0],
-        [0, 0, 0, 0, 0, 1],
-        [0, 0, 0, 0, 0, 1],
-    ],
-    "outmatrix": [1, 0, 1, 0, 0, 0],
-    "feedback": 7,
-    "fixed_freq": [0, 0, 0, 0, 0, 0],
-    "coarse": [1, 1, 1, 1, 1, 1],
-    "fine": [0, 0, 0, 0, 0, 0],
-    "detune": [0, 0, 0, 0, 0, 0],
-    "transpose": 0,
-    "ol": [99, 80, 70, 90, 99, 99],
-    "eg_rate": [[99] * 6, [50] * 6, [30] * 6, [60] * 6],
-    "eg_level": [[99] * 6, [90] * 6, [80] * 6, [0] * 6],
-    "sensitivity": [0, 0, 0, 0, 0, 0],
-}
+#: the example voice of spec §1.8 (valid; one feedback operator), = golden spec B
+EXAMPLE_PATCH = spec_b()
 
 #: special tokens of the tiny tokenizer (``<think>``/``</think>`` are added, not special,
 #: as in Qwen3, so they survive ``skip_special_tokens`` decoding)
