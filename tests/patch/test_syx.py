@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from _patch_golden import BRASS_1
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -114,37 +115,7 @@ def test_voice_from_its_own_patch_with_base_is_identical(name):
 def test_golden_brass_1():
     v = bank("rom1a")[0]
     assert v.name == "BRASS   1 " and v.name_metadata() == "BRASS   1" and v.algorithm == 22
-    assert v.to_patch().to_dict() == {
-        "modmatrix": [
-            [0, 1, 0, 0, 0, 0],
-            [0, 0, 0, 0, 0, 0],
-            [0, 0, 0, 0, 0, 1],
-            [0, 0, 0, 0, 0, 1],
-            [0, 0, 0, 0, 0, 1],
-            [0, 0, 0, 0, 0, 1],
-        ],
-        "outmatrix": [1, 0, 1, 1, 1, 0],
-        "feedback": 7,
-        "fixed_freq": [0, 0, 0, 0, 0, 0],
-        "coarse": [1, 1, 1, 1, 0, 0],
-        "fine": [0, 0, 0, 0, 0, 0],
-        "detune": [0, 1, 0, -2, 7, 7],
-        "transpose": 0,
-        "ol": [82, 98, 99, 99, 86, 98],
-        "eg_rate": [
-            [49, 77, 77, 77, 62, 72],
-            [99, 36, 36, 76, 51, 76],
-            [28, 41, 41, 82, 29, 99],
-            [68, 71, 71, 71, 71, 71],
-        ],
-        "eg_level": [
-            [98, 99, 99, 99, 82, 99],
-            [98, 98, 98, 98, 95, 88],
-            [91, 98, 98, 98, 96, 96],
-            [0, 0, 0, 0, 0, 0],
-        ],
-        "sensitivity": [2, 2, 2, 2, 0, 0],
-    }
+    assert v.to_patch().to_dict() == BRASS_1
 
 
 def test_golden_e_piano_1():
