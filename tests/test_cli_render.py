@@ -12,30 +12,22 @@ from click.testing import CliRunner
 
 from fmbench.audio import read_audio
 from fmbench.cli import main
-from fmbench.patch.algorithms import algorithm
 from fmbench.patch.model import Patch
+from fmbench.testing.patches import patch_dict
 
 SYX = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "dx7" / "syx" / "rom1a.syx"
 FAST = ["--no-progress", "--sample-rate", "8000"]  # 8 kHz keeps the 9.6 s renders cheap
 
 
 def _patch(alg: int = 5, ol1: int = 99) -> Patch:
-    a = algorithm(alg)
     return Patch.from_dict(
-        {
-            "modmatrix": [list(r) for r in a.modmatrix],
-            "outmatrix": list(a.outmatrix),
-            "feedback": 3,
-            "fixed_freq": [0] * 6,
-            "coarse": [1] * 6,
-            "fine": [0] * 6,
-            "detune": [0] * 6,
-            "transpose": 0,
-            "ol": [80, 70, 60, 90, 80, ol1],
-            "eg_rate": [[99] * 6, [60] * 6, [40] * 6, [70] * 6],
-            "eg_level": [[99] * 6, [90] * 6, [80] * 6, [0] * 6],
-            "sensitivity": [0] * 6,
-        }
+        patch_dict(
+            alg,
+            feedback=3,
+            ol=[80, 70, 60, 90, 80, ol1],
+            eg_rate=[[99] * 6, [60] * 6, [40] * 6, [70] * 6],
+            eg_level=[[99] * 6, [90] * 6, [80] * 6, [0] * 6],
+        )
     )
 
 

@@ -17,6 +17,7 @@ from fmbench.dataset import read_captions, read_dataset
 from fmbench.patch.algorithms import algorithm
 from fmbench.patch.model import Patch
 from fmbench.render import RenderSettings, resolve_renderer
+from fmbench.testing.patches import patch_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "src" / "fmbench" / "data" / "default"
@@ -71,20 +72,13 @@ def _patch(alg: int, *, mod_ol: int, r1: int, l3: int, ratio_mod: int = 1) -> Pa
         ol[s] = 99 if op in a.carriers else mod_ol
         coarse[s] = 1 if op in a.carriers else ratio_mod
     return Patch.from_dict(
-        {
-            "modmatrix": [list(r) for r in a.modmatrix],
-            "outmatrix": list(a.outmatrix),
-            "feedback": 0,
-            "fixed_freq": [0] * 6,
-            "coarse": coarse,
-            "fine": [0] * 6,
-            "detune": [0] * 6,
-            "transpose": 0,
-            "ol": ol,
-            "eg_rate": [[r1] * 6, [50] * 6, [50] * 6, [60] * 6],
-            "eg_level": [[99] * 6, [90] * 6, [l3] * 6, [0] * 6],
-            "sensitivity": [0] * 6,
-        }
+        patch_dict(
+            alg,
+            coarse=coarse,
+            ol=ol,
+            eg_rate=[[r1] * 6, [50] * 6, [50] * 6, [60] * 6],
+            eg_level=[[99] * 6, [90] * 6, [l3] * 6, [0] * 6],
+        )
     )
 
 

@@ -8,7 +8,6 @@ import itertools
 import numpy as np
 import pytest
 
-from fmbench.patch.algorithms import algorithm
 from fmbench.patch.model import Patch
 from fmbench.render import (
     RenderSettings,
@@ -19,27 +18,21 @@ from fmbench.render import (
     render_batch,
     render_isolated,
 )
+from fmbench.testing.patches import patch_dict
 
 SHORT = RenderSettings(hold_seconds=0.08, release_seconds=0.04)
 
 
 def _patch(alg: int, ol=(99, 99, 99, 99, 99, 99), feedback: int = 5) -> Patch:
-    a = algorithm(alg)
     return Patch.from_dict(
-        {
-            "modmatrix": [list(r) for r in a.modmatrix],
-            "outmatrix": list(a.outmatrix),
-            "feedback": feedback,
-            "fixed_freq": [0] * 6,
-            "coarse": [1, 2, 3, 1, 2, 1],
-            "fine": [0] * 6,
-            "detune": [0] * 6,
-            "transpose": 0,
-            "ol": list(ol),
-            "eg_rate": [[99] * 6, [60] * 6, [40] * 6, [70] * 6],
-            "eg_level": [[99] * 6, [90] * 6, [80] * 6, [0] * 6],
-            "sensitivity": [0] * 6,
-        }
+        patch_dict(
+            alg,
+            feedback=feedback,
+            coarse=[1, 2, 3, 1, 2, 1],
+            ol=list(ol),
+            eg_rate=[[99] * 6, [60] * 6, [40] * 6, [70] * 6],
+            eg_level=[[99] * 6, [90] * 6, [80] * 6, [0] * 6],
+        )
     )
 
 

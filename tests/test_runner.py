@@ -13,33 +13,18 @@ from fmbench.audio import Audio
 from fmbench.benchmark import Benchmark, BenchmarkItem
 from fmbench.cache import Cache
 from fmbench.metric import GeneratorOutput, MetricResult
-from fmbench.patch.algorithms import algorithm
 from fmbench.patch.model import Patch
 from fmbench.plugins import Plugins
 from fmbench.render import RenderSettings
 from fmbench.results import RunStore, load_summary
 from fmbench.runner import RunConfig, RunError, Runner, parse_output
+from fmbench.testing.patches import patch_dict
 
 SETTINGS = RenderSettings(sample_rate=8000, hold_seconds=0.064, release_seconds=0.032)
 
 
 def make_patch(level: int) -> Patch:
-    alg = algorithm(32)
-    d = {
-        "modmatrix": alg.modmatrix,
-        "outmatrix": alg.outmatrix,
-        "feedback": 0,
-        "fixed_freq": [0] * 6,
-        "coarse": [1] * 6,
-        "fine": [0] * 6,
-        "detune": [0] * 6,
-        "transpose": 0,
-        "ol": [0, 0, 0, 0, 0, level],
-        "eg_rate": [[99] * 6] * 4,
-        "eg_level": [[99, 99, 99, 99, 99, 99]] * 3 + [[0] * 6],
-        "sensitivity": [0] * 6,
-    }
-    return Patch.from_dict(d)
+    return Patch.from_dict(patch_dict(32, ol=[0, 0, 0, 0, 0, level]))
 
 
 class Calls:
