@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from fmbench.audio import Audio
-from fmbench.patch.algorithms import algorithm
 from fmbench.patch.model import Patch
 from fmbench.render import Renderer, RenderSettings
+from fmbench.testing.patches import patch_dict
 
 pytest.importorskip("dexed")
 # fmbench-dexed is a separate distribution: pip install -e plugins/fmbench-dexed
@@ -23,21 +23,7 @@ SHORT = RenderSettings(hold_seconds=0.2, release_seconds=0.1)
 
 def simple_patch(alg: int, loud_slot: int, **changes) -> Patch:
     """All operators quiet except the one in ``loud_slot`` (slot 5 = OP1, slot 0 = OP6)."""
-    a = algorithm(alg)
-    data = {
-        "modmatrix": [list(r) for r in a.modmatrix],
-        "outmatrix": list(a.outmatrix),
-        "feedback": 0,
-        "fixed_freq": [0] * 6,
-        "coarse": [1] * 6,
-        "fine": [0] * 6,
-        "detune": [0] * 6,
-        "transpose": 0,
-        "ol": [99 if s == loud_slot else 0 for s in range(6)],
-        "eg_rate": [[99] * 6 for _ in range(4)],
-        "eg_level": [[99] * 6, [99] * 6, [99] * 6, [0] * 6],
-        "sensitivity": [0] * 6,
-    }
+    data = patch_dict(alg, ol=[99 if s == loud_slot else 0 for s in range(6)])
     data.update(changes)
     return Patch.from_dict(data)
 
