@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from fmbench.audio import Audio
+from fmbench.audio import Audio, audio_problem
+from fmbench.cache import Cache, make_key
 from fmbench.dsp import frame
 from fmbench.metric import MetricResult, Sample
 
@@ -49,13 +51,8 @@ def envelope_cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _check(audio: Audio | None, what: str) -> str | None:
-    if audio is None:
-        return f"no {what}"
-    if len(audio) == 0:
-        return f"{what} is empty"
-    if not np.isfinite(audio.samples).all():
-        return f"{what} contains NaN or infinite samples"
-    return None
+    why = audio_problem(audio)
+    return None if why is None else why.replace("audio", what, 1)
 
 
 class RmsCosine:
@@ -64,9 +61,16 @@ class RmsCosine:
     identity = f"rms@{VERSION}(sr={SAMPLE_RATE},frame={FRAME_LENGTH},hop={HOP_LENGTH},soxr=HQ)"
     column = "rms"
 
+    def __init__(self, cache: Any = True) -> None:
+        self.cache = cache if isinstance(cache, Cache) else Cache(cache)
+
     def envelope(self, audio: Audio) -> np.ndarray:
-        """The 44.1 kHz RMS envelope of one clip."""
-        return rms_envelope(audio.resample(SAMPLE_RATE, quality="HQ").samples)
+        """The 44.1 kHz RMS envelope of one clip (cached by audio content)."""
+        return self.cache.get_or_compute(
+            "rms",
+            make_key(audio.content_hash, self.identity),
+            lambda: rms_envelope(audio.resample(SAMPLE_RATE, quality="HQ").samples),
+        )
 
     def score(self, samples: Sequence[Sample]) -> MetricResult:
         """One cosine per sample; NaN with a reason when either clip is missing/empty."""

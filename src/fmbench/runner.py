@@ -511,7 +511,7 @@ class Runner:
         if not subset:
             result = MetricResult()
         elif self._chunkable(planned):
-            result = self._score_chunked(metric, subset)
+            result = self._score_chunked(planned, metric, subset)
         else:
             result = metric.score(subset)
         self._apply_failure_policy(planned, result, subset)
@@ -519,19 +519,34 @@ class Runner:
         return result
 
     def _chunkable(self, planned: PlannedMetric) -> bool:
-        """Per-sample metrics without model weights are spread over the executor's workers
-        (a model-based metric loads its model once, in this process)."""
+        """Per-sample signal metrics without model weights are spread over the executor's
+        workers. Patch metrics are too cheap to ship, and a model-based metric loads its
+        model once, in this process."""
         return (
             self.executor.workers > 1
             and planned.info.metric_kind is not MetricKind.SET
             and not planned.info.model_files
+            and bool(planned.info.needs & {Need.AUDIO, Need.REFERENCE_AUDIO})
         )
 
-    def _score_chunked(self, metric: Any, subset: list[Sample]) -> MetricResult:
+    def _score_chunked(
+        self, planned: PlannedMetric, metric: Any, subset: list[Sample]
+    ) -> MetricResult:
+        from dataclasses import replace
         from functools import partial
 
-        size = max(1, -(-len(subset) // (4 * self.executor.workers)))
-        chunks = [subset[i : i + size] for i in range(0, len(subset), size)]
+        needs = planned.info.needs
+        # ship only the audio the metric reads (audio dominates what crosses processes)
+        light = [
+            replace(
+                s,
+                audio=s.audio if Need.AUDIO in needs else None,
+                reference_audio=s.reference_audio if Need.REFERENCE_AUDIO in needs else None,
+            )
+            for s in subset
+        ]
+        size = max(1, -(-len(light) // (4 * self.executor.workers)))
+        chunks = [light[i : i + size] for i in range(0, len(light), size)]
         parts = list(self.executor.map(partial(_score_chunk, metric), chunks))
         if any(p.set_values for p in parts):
             return metric.score(subset)  # set values cannot be merged: score as one set
