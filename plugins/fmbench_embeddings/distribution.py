@@ -198,6 +198,30 @@ class _EmbeddingMetric:
         result.details[f"n_{label}_failed"] = len(failed)
         return out
 
+    def embed_sides(
+        self, samples: Sequence[Sample], result: MetricResult
+    ) -> tuple[list[np.ndarray | None], list[np.ndarray | None]]:
+        """Per-sample embeddings of the reference side, then of the generated side."""
+        ref = self.embed_side(samples, "reference_audio", result, "reference")
+        gen = self.embed_side(samples, "audio", result, "generated")
+        return ref, gen
+
+    def embed_sets(
+        self, samples: Sequence[Sample], result: MetricResult
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """All embedding rows of each side stacked, ``(reference, generated)``; the row
+        counts go into ``result.details``."""
+        ref, gen = self.embed_sides(samples, result)
+        x, y = _rows(ref), _rows(gen)
+        result.details.update(rows_reference=len(x), rows_generated=len(y))
+        return x, y
+
+
+def _rows(side: Sequence[np.ndarray | None]) -> np.ndarray:
+    """The rows of every present embedding stacked, or an empty ``(0, 0)`` array."""
+    present = [e for e in side if e is not None]
+    return np.concatenate(present) if present else np.zeros((0, 0))
+
 
 def _nan(result: MetricResult, column: str, reason: str) -> MetricResult:
     result.set_values[column] = math.nan
@@ -213,15 +237,7 @@ class FrechetAudioDistance(_EmbeddingMetric):
     def score(self, samples: Sequence[Sample]) -> MetricResult:
         """One set-level value over all embedding rows of each side."""
         result = MetricResult()
-        ref = [
-            e
-            for e in self.embed_side(samples, "reference_audio", result, "reference")
-            if e is not None
-        ]
-        gen = [e for e in self.embed_side(samples, "audio", result, "generated") if e is not None]
-        x = np.concatenate(ref) if ref else np.zeros((0, 0))
-        y = np.concatenate(gen) if gen else np.zeros((0, 0))
-        result.details.update(rows_reference=len(x), rows_generated=len(y))
+        x, y = self.embed_sets(samples, result)
         if len(x) < 2 or len(y) < 2:
             return _nan(result, self.column, "FAD needs at least 2 embedding rows on each side")
         mu1, s1 = gaussian_stats(x)
@@ -233,14 +249,11 @@ class FrechetAudioDistance(_EmbeddingMetric):
         """Embed once; return ``f(indices) -> {"fad": value}`` for bootstrap resamples of
         items (with repetition), equal to ``score`` on ``[samples[i] for i in indices]``."""
         scratch = MetricResult()
-        ref = self.embed_side(samples, "reference_audio", scratch, "reference")
-        gen = self.embed_side(samples, "audio", scratch, "generated")
+        ref, gen = self.embed_sides(samples, scratch)
 
         def on(indices: np.ndarray) -> dict[str, float]:
-            x = [ref[i] for i in indices if ref[i] is not None]
-            y = [gen[i] for i in indices if gen[i] is not None]
-            x = np.concatenate(x) if x else np.zeros((0, 0))
-            y = np.concatenate(y) if y else np.zeros((0, 0))
+            x = _rows([ref[i] for i in indices])
+            y = _rows([gen[i] for i in indices])
             if len(x) < 2 or len(y) < 2:
                 return {self.column: math.nan}
             return {self.column: frechet_distance(*gaussian_stats(x), *gaussian_stats(y))}
@@ -273,26 +286,21 @@ class KernelAudioDistance(_EmbeddingMetric):
         super().__init__(embedder, cache, bandwidth=bandwidth)
         self.bandwidth = bandwidth
 
+    def kernel_bandwidth(self, x: np.ndarray, y: np.ndarray) -> float:
+        """The kernel bandwidth for reference rows ``x`` and generated rows ``y``."""
+        if self.bandwidth == "reference":
+            return median_pairwise_distance(x)
+        if self.bandwidth == "evaluated":
+            return median_pairwise_distance(y)
+        return float(self.bandwidth)
+
     def score(self, samples: Sequence[Sample]) -> MetricResult:
         """One set-level value; the bandwidth used is in ``details["bandwidth"]``."""
         result = MetricResult()
-        ref = [
-            e
-            for e in self.embed_side(samples, "reference_audio", result, "reference")
-            if e is not None
-        ]
-        gen = [e for e in self.embed_side(samples, "audio", result, "generated") if e is not None]
-        x = np.concatenate(ref) if ref else np.zeros((0, 0))
-        y = np.concatenate(gen) if gen else np.zeros((0, 0))
-        result.details.update(rows_reference=len(x), rows_generated=len(y))
+        x, y = self.embed_sets(samples, result)
         if len(x) < 2 or len(y) < 2:
             return _nan(result, self.column, "KAD needs at least 2 embedding rows on each side")
-        if self.bandwidth == "reference":
-            h = median_pairwise_distance(x)
-        elif self.bandwidth == "evaluated":
-            h = median_pairwise_distance(y)
-        else:
-            h = float(self.bandwidth)
+        h = self.kernel_bandwidth(x, y)
         result.details["bandwidth"] = h
         if h == 0.0:
             result.details["note"] = "bandwidth is 0: the rows it was taken from are identical"
@@ -309,8 +317,7 @@ class KernelAudioDistance(_EmbeddingMetric):
         on the resampled list. Uses item-block kernel sums: ``O(items²)`` per resample.
         """
         scratch = MetricResult()
-        ref = self.embed_side(samples, "reference_audio", scratch, "reference")
-        gen = self.embed_side(samples, "audio", scratch, "generated")
+        ref, gen = self.embed_sides(samples, scratch)
         n_items = len(samples)
 
         def stack(side: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
@@ -324,12 +331,7 @@ class KernelAudioDistance(_EmbeddingMetric):
         y, oy = stack(gen)
         if len(x) < 2 or len(y) < 2:
             return lambda indices: {self.column: math.nan}
-        if self.bandwidth == "reference":
-            h = median_pairwise_distance(x)
-        elif self.bandwidth == "evaluated":
-            h = median_pairwise_distance(y)
-        else:
-            h = float(self.bandwidth)
+        h = self.kernel_bandwidth(x, y)
         gamma = 1.0 / (2.0 * h**2 + 1e-8)
 
         def block_sums(a: np.ndarray, oa: np.ndarray, b: np.ndarray, ob: np.ndarray) -> np.ndarray:
@@ -374,8 +376,7 @@ class KlDivergence(_EmbeddingMetric):
         """Per-sample KL; NaN (with the reason) where either side failed."""
         values = np.full(len(samples), math.nan)
         result = MetricResult(per_sample={self.column: values})
-        ref = self.embed_side(samples, "reference_audio", result, "reference")
-        gen = self.embed_side(samples, "audio", result, "generated")
+        ref, gen = self.embed_sides(samples, result)
         ok = [i for i in range(len(samples)) if ref[i] is not None and gen[i] is not None]
         if ok:
             r = np.stack([ref[i].mean(axis=0) for i in ok])
