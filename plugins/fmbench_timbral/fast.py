@@ -26,18 +26,9 @@ from typing import Any
 
 import numpy as np
 
-KEYS = (
-    "hardness",
-    "depth",
-    "brightness",
-    "roughness",
-    "warmth",
-    "sharpness",
-    "boominess",
-    "reverb",
-)
-
-_MIN_RATE = 44_100  # the models' filter banks need at least this rate
+# the attribute order, and the lowest rate the models' filter banks work at
+from fmbench_timbral.metric import KEYS
+from fmbench_timbral.metric import MIN_RATE as _MIN_RATE
 
 
 class TimbralError(ValueError):

@@ -41,7 +41,7 @@ KEYS = (
     "reverb",
 )
 EPS = 1e-12
-MIN_RATE = 44_100
+MIN_RATE = 44_100  # the models' filter banks need at least this rate
 VERSION = "0.1.0"
 MODELS_INSTALL = "pip install --no-deps timbral-models==0.4.0 six pyloudnorm"
 
