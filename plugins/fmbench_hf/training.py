@@ -346,7 +346,10 @@ def _prompt_tokens(tokenizer: Any, messages: list[dict[str, str]], enable_thinki
     return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
-def _lora_config(rank: int, alpha: int, dropout: float) -> Any:
+def _lora_config(lora: bool, rank: int, alpha: int, dropout: float) -> Any:
+    """The trainer's ``peft_config``: a LoRA config, or ``None`` without LoRA."""
+    if not lora:
+        return None
     from peft import LoraConfig
 
     return LoraConfig(
@@ -371,9 +374,18 @@ def _resume_arg(resume: str | bool | None, output: Path) -> Any:
     return str(path)
 
 
-def _finish(
-    trainer: Any, tokenizer: Any, output: Path, lora: bool, merge: bool, meta: dict
+def _lora_meta(lora: bool, rank: int, alpha: int, dropout: float) -> dict[str, Any] | None:
+    """The ``lora`` entry of ``fmbench_training.json``."""
+    return {"rank": rank, "alpha": alpha, "dropout": dropout} if lora else None
+
+
+def _train_and_save(
+    trainer: Any, tokenizer: Any, output: Path, resume: Any, lora: bool, merge: bool, meta: dict
 ) -> Path:
+    """Train (from checkpoint ``resume``), add the step count to ``meta``, save the model
+    (and, with LoRA and ``merge``, the merged model); return the folder to use."""
+    trainer.train(resume_from_checkpoint=resume)
+    meta["steps"] = trainer.state.global_step
     final = output / ("final_lora" if lora else "final_model")
     trainer.save_model(str(final))
     tokenizer.save_pretrained(str(final))
@@ -499,21 +511,19 @@ def train_sft(
         args=args,
         train_dataset=Dataset.from_list(records),
         processing_class=tokenizer,
-        peft_config=_lora_config(lora_rank, lora_alpha, lora_dropout) if lora else None,
+        peft_config=_lora_config(lora, lora_rank, lora_alpha, lora_dropout),
     )
-    trainer.train(resume_from_checkpoint=resume_arg)
     meta = {
         "recipe": "sft",
         "base_model": model,
         "template": tmpl.name,
         "template_sha256": tmpl.sha256,
         "data": stats.describe(),
-        "lora": {"rank": lora_rank, "alpha": lora_alpha, "dropout": lora_dropout} if lora else None,
+        "lora": _lora_meta(lora, lora_rank, lora_alpha, lora_dropout),
         "responses_only": responses_only,
         "reasoning_prob": reasoning_prob,
-        "steps": trainer.state.global_step,
     }
-    return _finish(trainer, tokenizer, output, lora, merge_lora, meta)
+    return _train_and_save(trainer, tokenizer, output, resume_arg, lora, merge_lora, meta)
 
 
 def train_grpo(
@@ -635,9 +645,8 @@ def train_grpo(
         args=args,
         train_dataset=Dataset.from_list(kept),
         processing_class=tokenizer,
-        peft_config=_lora_config(lora_rank, lora_alpha, lora_dropout) if lora else None,
+        peft_config=_lora_config(lora, lora_rank, lora_alpha, lora_dropout),
     )
-    trainer.train(resume_from_checkpoint=resume_arg)
     meta = {
         "recipe": "grpo",
         "base_model": model,
@@ -655,7 +664,6 @@ def train_grpo(
             "num_generations": num_generations,
             "note": note,
         },
-        "lora": {"rank": lora_rank, "alpha": lora_alpha, "dropout": lora_dropout} if lora else None,
-        "steps": trainer.state.global_step,
+        "lora": _lora_meta(lora, lora_rank, lora_alpha, lora_dropout),
     }
-    return _finish(trainer, tokenizer, output, lora, merge_lora, meta)
+    return _train_and_save(trainer, tokenizer, output, resume_arg, lora, merge_lora, meta)
