@@ -205,9 +205,99 @@ def _slopes(gains):
     return slopes
 
 
+# ---- the feedback recurrence's sine: a short-latency table sine in "turn" units ----
+#: table resolution of :func:`sin_turn` (entries per cycle)
+TURN_N = 1024
+_TURN_MASK = TURN_N - 1
+_RINT = 6755399441055744.0  # 1.5·2^52: (u + _RINT) − _RINT rounds u to the nearest integer
+_INV_H = TURN_N / TWO_PI  # radians → table units
+_H = TWO_PI / TURN_N
+# sin(f·h) = f·A1 + f³·A3 + f⁵·A5 and cos(f·h) − 1 = f²·B2 + f⁴·B4 for |f| ≤ ½ (Taylor; the
+# first omitted terms are < 1e−18)
+_A1 = _H
+_A3 = -(_H**3) / 6.0
+_A5 = _H**5 / 120.0
+_B2 = -(_H**2) / 2.0
+_B4 = _H**4 / 24.0
+
+
+def _turn_table(n: int) -> np.ndarray:
+    """(n, 2) table of sin and cos of 2π·j/n, correctly rounded and independent of the C
+    library (Taylor series in 40-digit decimal arithmetic on the first quadrant, the rest by
+    exact symmetry), so that the fast sine gives the same bytes on every platform."""
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 40
+    pi = Decimal("3.141592653589793238462643383279502884197")
+    q = n // 4
+    s = np.empty(n, dtype=np.float64)
+    for j in range(q + 1):
+        x = 2 * pi * j / n
+        term, acc, k = x, x, 1
+        while abs(term) > Decimal(10) ** -45:
+            term = -term * x * x / ((2 * k) * (2 * k + 1))
+            acc += term
+            k += 1
+        s[j] = float(acc)
+    for j in range(q + 1, 2 * q + 1):
+        s[j] = s[2 * q - j]
+    for j in range(2 * q + 1, n):
+        s[j] = -s[j - 2 * q]
+    tab = np.empty((n, 2), dtype=np.float64)
+    tab[:, 0] = s
+    tab[:, 1] = np.roll(s, -q)  # cos(2πj/n) = sin(2π(j + n/4)/n)
+    return tab
+
+
+_TURN_TAB = _turn_table(TURN_N)
+
+
+@njit(cache=True, inline="always")
+def sin_turn(u):
+    """sin(2π·u/TURN_N) for |u| < 2^50: table lookup + short polynomials (abs. error ≲ 3e−16).
+
+    Short latency (≈ 30 cycles) for the sequential feedback recurrence, where the latency of
+    one sine is the cost of one sample; plain IEEE operations, hence the same bytes on every
+    machine.
+    """
+    k = (u + _RINT) - _RINT
+    f = u - k  # exact, |f| ≤ ½
+    j = int(k) & _TURN_MASK
+    z = f * f
+    sr = f * _A1 + (f * z) * (_A3 + z * _A5)
+    cm = z * (_B2 + z * _B4)
+    s = _TURN_TAB[j, 0]
+    return s + (s * cm + _TURN_TAB[j, 1] * sr)
+
+
+@njit(cache=True)
+def sin_turn_array(x):
+    """:func:`sin_turn` of radians ``x`` (for tests and diagnostics)."""
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = sin_turn(x[i] * _INV_H)
+    return out
+
+
 @njit(cache=True)
 def render_fast(
-    active, mod_ptr, mod_src, inc, gains, fb_op, fb_c, carriers, libm, n_samples, step, block
+    active,
+    mod_ptr,
+    mod_src,
+    inc,
+    gains,
+    fb_op,
+    fb_c,
+    carriers,
+    libm,
+    t_exact,
+    n_samples,
+    step,
+    block,
+    denom,
+    out,
+    offset,
+    kind,
 ):
     """FM core for topologies where every modulator number exceeds its target's.
 
@@ -215,56 +305,98 @@ def render_fast(
     ``mod_ptr``/``mod_src``: CSR lists of each operator's modulators (descending);
     ``inc``: per-sample phase increments; ``gains``: (6, F) frame gains;
     ``fb_op``: the self-feedback operator index or −1; ``fb_c``: its scale
-    ``2π·2^−(9−fb)``; ``carriers``: operator indices summed into the output (ascending);
-    ``libm``: per operator, use libm ``sin`` (bit-identical to the reference) instead of
-    :func:`sin_` — needed where a strong feedback loop is chaotic and would amplify
-    last-ulp differences into audible ones.
-    Returns the un-normalised mix (float64, ``n_samples``).
+    ``2π·2^−(9−fb)``; ``carriers``: operator indices summed into the output (ascending).
+
+    Sines: operators outside the feedback recurrence use the vectorisable :func:`sin_`; the
+    recurrence uses the short-latency :func:`sin_turn`, except that operators flagged in
+    ``libm`` (a chaotic feedback loop and its modulators) use the C library's ``sin`` in the
+    reference's exact operation order for samples ``t < t_exact`` — bit-identical to the
+    reference there, where last-ulp differences would grow into audible ones.
+
+    The mix of the carriers (ascending order) divided by ``denom`` is written to
+    ``out[offset:offset + n_samples]``: ``kind`` 0 as float64, 1 as int16 by the
+    reference's truncation ``trunc(x·32767)``, 2 as float32 of that int16 / 32768.
+    Returns the number of non-finite samples (0 by construction).
     """
     last_frame = gains.shape[1] - 1
     last_t = n_samples - 1
     slopes = _slopes(gains)
-    out = np.empty(n_samples, dtype=np.float64)
     ph = np.empty((6, block), dtype=np.float64)
     y = np.zeros((6, block), dtype=np.float64)
     th = np.empty(block, dtype=np.float64)
     gb = np.empty(block, dtype=np.float64)
-    fj = np.empty(block, dtype=np.int64)
+    sb = np.empty(block, dtype=np.float64)
+    gs = np.empty(block, dtype=np.float64)
     ff = np.empty(block, dtype=np.float64)
+    mixb = np.empty(block, dtype=np.float64)
+    fj = np.empty(block, dtype=np.int64)
+    run_at = np.empty(block + 1, dtype=np.int64)
+    run_frame = np.empty(block + 1, dtype=np.int64)
     p0 = p1 = p2 = p3 = p4 = p5 = 0.0
     d0, d1, d2, d3, d4, d5 = inc[0], inc[1], inc[2], inc[3], inc[4], inc[5]
+    # one conditional subtraction wraps exactly like the reference's loop when every step < π
+    single_wrap = True
+    for k in range(6):
+        if not inc[k] < np.pi:
+            single_wrap = False
     y1 = 0.0  # feedback history y[t-1], y[t-2]
     y2 = 0.0
+    w1 = 0.0  # the same in table units of sin_turn: y·fb_c/h
+    w2 = 0.0
+    c_turn = fb_c * _INV_H
     n_act = active.shape[0]
+    n_bad = 0
     for b0 in range(0, n_samples, block):
         n = min(block, n_samples - b0)
         # 1. phases: the reference's running sum with wrap, six chains interleaved
-        for i in range(n):
-            p0 += d0
-            while p0 >= TWO_PI:
-                p0 -= TWO_PI
-            p1 += d1
-            while p1 >= TWO_PI:
-                p1 -= TWO_PI
-            p2 += d2
-            while p2 >= TWO_PI:
-                p2 -= TWO_PI
-            p3 += d3
-            while p3 >= TWO_PI:
-                p3 -= TWO_PI
-            p4 += d4
-            while p4 >= TWO_PI:
-                p4 -= TWO_PI
-            p5 += d5
-            while p5 >= TWO_PI:
-                p5 -= TWO_PI
-            ph[0, i] = p0
-            ph[1, i] = p1
-            ph[2, i] = p2
-            ph[3, i] = p3
-            ph[4, i] = p4
-            ph[5, i] = p5
-        # 2. interpolation position (frame j, fraction) shared by all operators
+        if single_wrap:
+            for i in range(n):
+                p0 += d0
+                p0 = p0 - TWO_PI if p0 >= TWO_PI else p0
+                p1 += d1
+                p1 = p1 - TWO_PI if p1 >= TWO_PI else p1
+                p2 += d2
+                p2 = p2 - TWO_PI if p2 >= TWO_PI else p2
+                p3 += d3
+                p3 = p3 - TWO_PI if p3 >= TWO_PI else p3
+                p4 += d4
+                p4 = p4 - TWO_PI if p4 >= TWO_PI else p4
+                p5 += d5
+                p5 = p5 - TWO_PI if p5 >= TWO_PI else p5
+                ph[0, i] = p0
+                ph[1, i] = p1
+                ph[2, i] = p2
+                ph[3, i] = p3
+                ph[4, i] = p4
+                ph[5, i] = p5
+        else:
+            for i in range(n):
+                p0 += d0
+                while p0 >= TWO_PI:
+                    p0 -= TWO_PI
+                p1 += d1
+                while p1 >= TWO_PI:
+                    p1 -= TWO_PI
+                p2 += d2
+                while p2 >= TWO_PI:
+                    p2 -= TWO_PI
+                p3 += d3
+                while p3 >= TWO_PI:
+                    p3 -= TWO_PI
+                p4 += d4
+                while p4 >= TWO_PI:
+                    p4 -= TWO_PI
+                p5 += d5
+                while p5 >= TWO_PI:
+                    p5 -= TWO_PI
+                ph[0, i] = p0
+                ph[1, i] = p1
+                ph[2, i] = p2
+                ph[3, i] = p3
+                ph[4, i] = p4
+                ph[5, i] = p5
+        # 2. interpolation (numpy.interp): frame and fraction per sample, then the runs of
+        #    equal frame (≈64 samples) so that gains need no gather
         for i in range(n):
             x = float(b0 + i) * step
             j = int(x)
@@ -273,33 +405,70 @@ def render_fast(
         if b0 + n - 1 == last_t:  # numpy.interp pins the last sample to the last frame
             fj[n - 1] = last_frame
             ff[n - 1] = 0.0
-        # 3. operators in visit order (modulators first)
+        n_runs = 0
+        prev = -1
+        for i in range(n):
+            if fj[i] != prev:
+                prev = fj[i]
+                run_at[n_runs] = i
+                run_frame[n_runs] = prev
+                n_runs += 1
+        run_at[n_runs] = n
+        n_exact = min(n, max(0, t_exact - b0))  # samples of this block in the libm stretch
+        # 3. operators in visit order (modulators first). Loops over views that start at 0:
+        #    numba then knows the index is non-negative and LLVM vectorises them
         for a in range(n_act):
             k = active[a]
             g = gains[k]
             sl = slopes[k]
-            for i in range(n):
-                j = fj[i]
-                gb[i] = sl[j] * ff[i] + g[j]
+            for r in range(n_runs):
+                j = run_frame[r]
+                s_j = sl[j]
+                g_j = g[j]
+                r0 = run_at[r]
+                gv = gb[r0:]
+                fv = ff[r0:]
+                for i in range(run_at[r + 1] - r0):
+                    gv[i] = s_j * fv[i] + g_j
+            n_lib = n_exact if libm[k] else 0
             if k == fb_op:
-                if libm[k]:
-                    for i in range(n):
-                        t = ph[k, i] + (y1 + y2) * fb_c
-                        for e in range(mod_ptr[k], mod_ptr[k + 1]):
-                            t += y[mod_src[e], i] * TWO_PI
-                        v = math.sin(t) * gb[i]
-                        y[k, i] = v
-                        y2 = y1
-                        y1 = v
-                else:
-                    for i in range(n):
-                        t = ph[k, i] + (y1 + y2) * fb_c
-                        for e in range(mod_ptr[k], mod_ptr[k + 1]):
-                            t += y[mod_src[e], i] * TWO_PI
-                        v = sin_(t) * gb[i]
-                        y[k, i] = v
-                        y2 = y1
-                        y1 = v
+                for i in range(n_lib):  # reference arithmetic with libm sin
+                    t = ph[k, i] + (y1 + y2) * fb_c
+                    for e in range(mod_ptr[k], mod_ptr[k + 1]):
+                        t += y[mod_src[e], i] * TWO_PI
+                    v = math.sin(t) * gb[i]
+                    y[k, i] = v
+                    y2 = y1
+                    y1 = v
+                if n_lib < n:
+                    if n_lib > 0 or b0 == t_exact:  # leaving the libm stretch for good
+                        w1 = y1 * c_turn
+                        w2 = y2 * c_turn
+                    m_n = n - n_lib
+                    th_v = th[n_lib:]
+                    gs_v = gs[n_lib:]
+                    sb_v = sb[n_lib:]
+                    gb_v = gb[n_lib:]
+                    ph_v = ph[k, n_lib:]
+                    y_v = y[k, n_lib:]
+                    # off the recurrence: phase (+ modulation) in table units, scaled gains
+                    for i in range(m_n):
+                        th_v[i] = ph_v[i]
+                    for e in range(mod_ptr[k], mod_ptr[k + 1]):
+                        ym_v = y[mod_src[e], n_lib:]
+                        for i in range(m_n):
+                            th_v[i] += ym_v[i] * TWO_PI
+                    for i in range(m_n):
+                        th_v[i] *= _INV_H
+                        gs_v[i] = gb_v[i] * c_turn
+                    # the recurrence itself: one sin_turn latency per sample
+                    for i in range(m_n):
+                        s = sin_turn(th_v[i] + (w1 + w2))
+                        sb_v[i] = s
+                        w2 = w1
+                        w1 = s * gs_v[i]
+                    for i in range(m_n):
+                        y_v[i] = sb_v[i] * gb_v[i]
             else:
                 for i in range(n):
                     th[i] = ph[k, i]
@@ -307,25 +476,48 @@ def render_fast(
                     m = mod_src[e]
                     for i in range(n):
                         th[i] += y[m, i] * TWO_PI
-                if libm[k]:
-                    for i in range(n):
-                        y[k, i] = math.sin(th[i]) * gb[i]
-                else:
+                if n_lib == 0:
                     for i in range(n):
                         y[k, i] = sin_(th[i]) * gb[i]
-        # 4. mix carriers in ascending operator order
+                else:
+                    for i in range(n_lib):
+                        y[k, i] = math.sin(th[i]) * gb[i]
+                    th_v = th[n_lib:]
+                    gb_v = gb[n_lib:]
+                    y_v = y[k, n_lib:]
+                    for i in range(n - n_lib):
+                        y_v[i] = sin_(th_v[i]) * gb_v[i]
+        # 4. mix carriers in ascending operator order, normalise, quantise
         for i in range(n):
-            out[b0 + i] = 0.0
+            mixb[i] = 0.0
         for c in range(carriers.shape[0]):
             k = carriers[c]
             for i in range(n):
-                out[b0 + i] += y[k, i]
-    return out
+                mixb[i] += y[k, i]
+        for i in range(n):
+            v = mixb[i] / denom
+            n_bad += v - v != 0.0  # NaN or ±Inf
+        if kind == 0:
+            for i in range(n):
+                out[offset + b0 + i] = mixb[i] / denom
+        elif kind == 1:
+            for i in range(n):
+                out[offset + b0 + i] = np.int16(np.int64(mixb[i] / denom * 32767.0))
+        else:
+            for i in range(n):
+                q = np.int16(np.int64(mixb[i] / denom * 32767.0))
+                out[offset + b0 + i] = np.float32(q) / np.float32(32768.0)
+    return n_bad
 
 
 @njit(cache=True)
-def render_general(modmatrix, inc, gains, fb_src, fb_dst, fb_c, outmatrix, n_samples, step):
+def render_general(
+    modmatrix, inc, gains, fb_src, fb_dst, fb_c, outmatrix, n_samples, step, fast_sin=False
+):
     """Per-sample transcription of spec §2.6 for any 6×6 matrix (slow, exact semantics).
+
+    Sine: libm ``sin``, or :func:`sin_` when ``fast_sin`` (the renderer's ``sine="fast"``:
+    no C library in the output, hence the same bytes on every platform).
 
     Feedback: ``θ[fb_dst] += 2π·((y[fb_src][t−1] + y[fb_src][t−2])/2)/2^(8−fb)`` (the reference
     has ``fb_src == fb_dst``; the hardware loops of algorithms 4/6 do not); −1 = none.
@@ -350,13 +542,13 @@ def render_general(modmatrix, inc, gains, fb_src, fb_dst, fb_c, outmatrix, n_sam
         if fb_dst >= 0:
             th[fb_dst] += (prev0[fb_src] + prev1[fb_src]) * fb_c
         for m in range(5, -1, -1):
-            u = math.sin(th[m]) * g[m] * TWO_PI
+            u = (sin_(th[m]) if fast_sin else math.sin(th[m])) * g[m] * TWO_PI
             for c in range(6):
                 if c != m and modmatrix[c, m] == 1:
                     th[c] += u
         acc = 0.0
         for k in range(6):
-            v = math.sin(th[k]) * g[k]
+            v = (sin_(th[k]) if fast_sin else math.sin(th[k])) * g[k]
             prev1[k] = prev0[k]
             prev0[k] = v
             acc += outmatrix[k] * v

@@ -31,9 +31,18 @@ import numpy as np
 from fmbench.patch.model import Patch
 
 #: bump when rendered samples change for any input: part of the renderer identity
-ENGINE_VERSION = "1.0.0"
+ENGINE_VERSION = "1.1.0"
 
 FIDELITIES = ("reference", "hardware")
+
+#: sine evaluation modes (see the module docstring)
+SINES = ("exact", "fast")
+
+#: a feedback loop counts as contracting (last-ulp sine differences decay instead of
+#: growing) from the frame on which ``2·c·g`` stays ≤ this for the rest of the render, with
+#: ``c = 2π·2^−(9−fb)`` and ``g`` the feedback operator's gain: the linearised loop gain,
+#: so a perturbation is at most doubled
+CONTRACTING_LOOP_GAIN = 0.5
 
 VELOCITY_TABLE = (
     0, 70, 86, 97, 106, 114, 121, 126, 132, 138, 142, 148, 152, 156, 160, 163,
@@ -119,6 +128,8 @@ class Voice:
     n_carriers: int
     fast: bool  # True if the block kernel applies
     libm: np.ndarray  # (6,) bool: feedback op and its upstream closure (exact libm sin)
+    mod_ptr: np.ndarray  # CSR lists of each operator's modulators (descending), block kernel
+    mod_src: np.ndarray
 
 
 def prepare(patch: Patch, fidelity: str = "reference", note: int = 60) -> Voice:
@@ -172,6 +183,11 @@ def prepare(patch: Patch, fidelity: str = "reference", note: int = 60) -> Voice:
                 stack.extend(m for m in range(6) if mm[c, m] == 1)
     back_edge = any(mm[c, m] == 1 and m < c for c in range(6) for m in range(6))
     fast = not back_edge and fb_src == fb_dst
+    ptr = [0]
+    src: list[int] = []
+    for k in range(6):
+        src.extend(m for m in range(5, -1, -1) if mm[k, m] == 1)
+        ptr.append(len(src))
     return Voice(
         modmatrix=mm,
         outmatrix=out,
@@ -189,6 +205,8 @@ def prepare(patch: Patch, fidelity: str = "reference", note: int = 60) -> Voice:
         n_carriers=max(1, int(out.sum())),
         fast=fast,
         libm=libm,
+        mod_ptr=np.array(ptr, dtype=np.int64),
+        mod_src=np.array(src, dtype=np.int64),
     )
 
 
@@ -219,6 +237,38 @@ def phase_increments(voice: Voice, note: int, sample_rate: int, fidelity: str) -
     return inc
 
 
+def exact_until(voice: Voice, gains: np.ndarray, n_samples: int, step: float) -> int:
+    """First sample from which the chaotic feedback loop of ``voice`` is contracting.
+
+    Before it the exact mode evaluates the loop (and its modulators) with libm ``sin`` in the
+    reference's operation order; from it on the gain of the feedback operator stays so low
+    (``2·c·g ≤`` :data:`CONTRACTING_LOOP_GAIN` for every later frame, hence for every
+    interpolated sample) that sine differences of a few ulp stay a few ulp and the fast
+    short-latency sine is used. 0 for voices without a chaotic loop, ``n_samples`` when it
+    never becomes contracting.
+    """
+    if not voice.libm.any():
+        return 0
+    g = gains[voice.fb_dst]
+    tail_max = np.maximum.accumulate(g[::-1])[::-1]
+    ok = 2.0 * voice.fb_c * tail_max <= CONTRACTING_LOOP_GAIN
+    if not ok[-1]:
+        return n_samples
+    first = int(np.argmax(ok))  # ok is monotone: False … False True … True
+    if first == 0:
+        return 0
+    # the first sample whose interpolation interval starts at frame ≥ first
+    t = min(n_samples - 1, int(math.ceil(first / step)))
+    while t > 0 and int(float(t - 1) * step) >= first:
+        t -= 1
+    while t < n_samples - 1 and int(float(t) * step) < first:
+        t += 1
+    return t
+
+
+_KINDS = {np.dtype(np.float64): 0, np.dtype(np.int16): 1, np.dtype(np.float32): 2}
+
+
 def render_segment(
     voice: Voice,
     *,
@@ -229,34 +279,51 @@ def render_segment(
     frames_off: int,
     block_size: int,
     fidelity: str = "reference",
+    sine: str = "exact",
+    out: np.ndarray | None = None,
+    offset: int = 0,
 ) -> np.ndarray:
-    """One key-down/key-up segment → normalised float64 mix (before int16 quantisation)."""
+    """One key-down/key-up segment → ``out[offset:offset + n]`` (allocated when ``None``).
+
+    ``out``'s dtype selects the output: float64 = the normalised mix before quantisation,
+    int16 = the reference's ``trunc(x·32767)``, float32 = that int16 / 32768 (what
+    :meth:`fmbench.audio.Audio.from_int16` stores). Returns ``out``.
+    """
     from fmbench_dx7 import _kernels as K
 
+    if sine not in SINES:
+        raise ValueError(f"unknown sine mode {sine!r}; choose one of {SINES}")
     n_frames = frames_on + frames_off
     n = block_size * n_frames
+    if out is None:
+        out = np.empty(n, dtype=np.float64)
+        offset = 0
+    kind = _KINDS[out.dtype]
     _, gains = frame_gains(voice, velocity, frames_on, frames_off)
     inc = phase_increments(voice, note, sample_rate, fidelity)
     step = float(n_frames - 1) / float(n - 1)
+    denom = 4.0 * voice.n_carriers
     if voice.fast:
-        ptr = [0]
-        src: list[int] = []
-        for k in range(6):
-            src.extend(m for m in range(5, -1, -1) if voice.modmatrix[k, m] == 1)
-            ptr.append(len(src))
-        mix = K.render_fast(
+        exact = sine == "exact"
+        libm = voice.libm if exact else np.zeros(6, dtype=np.bool_)
+        n_bad = K.render_fast(
             voice.active,
-            np.array(ptr, dtype=np.int64),
-            np.array(src, dtype=np.int64),
+            voice.mod_ptr,
+            voice.mod_src,
             inc,
             gains,
             voice.fb_dst,
             voice.fb_c,
             voice.carriers,
-            voice.libm,
+            libm,
+            exact_until(voice, gains, n, step) if exact else 0,
             n,
             step,
             BLOCK,
+            denom,
+            out,
+            offset,
+            kind,
         )
     else:
         mix = K.render_general(
@@ -269,5 +336,15 @@ def render_segment(
             voice.outmatrix,
             n,
             step,
+            sine == "fast",
         )
-    return mix / (4.0 * voice.n_carriers)
+        x = mix / denom
+        n_bad = int(np.count_nonzero(~np.isfinite(x)))
+        if kind == 0:
+            out[offset : offset + n] = x
+        else:
+            q = (x * 32767).astype(np.int16)
+            out[offset : offset + n] = q if kind == 1 else q.astype(np.float32) / 32768.0
+    if n_bad:  # pragma: no cover - guarded by construction
+        raise FloatingPointError(f"dx7 engine produced {n_bad} non-finite samples")
+    return out

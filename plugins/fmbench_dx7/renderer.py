@@ -7,7 +7,7 @@ import numpy as np
 from fmbench.audio import Audio
 from fmbench.patch.model import Patch
 from fmbench.render import RenderSettings
-from fmbench_dx7.engine import ENGINE_VERSION, FIDELITIES, prepare, render_segment
+from fmbench_dx7.engine import ENGINE_VERSION, FIDELITIES, SINES, prepare, render_segment
 
 
 class DX7Renderer:
@@ -18,63 +18,83 @@ class DX7Renderer:
     simplifies (see :mod:`fmbench_dx7.engine`). Several notes/velocities render one
     independent segment per (note, velocity) pair — notes outer, velocities inner — each
     identical to a single-note render, concatenated. Instances are stateless and picklable.
+
+    ``sine`` trades exactness for speed, and is part of :attr:`identity`, so cached renders
+    of the two modes never mix:
+
+    - ``"exact"`` (default; what benchmarks render with unless their definition names
+      another renderer): a chaotic feedback loop (feedback ≥ 5 while
+      its loop gain is high) is evaluated with the C library's ``sin`` in the reference's
+      operation order, bit-identical to the seed renderer — int16-identical to the libm
+      oracle on all 256 shared voices. About 16 ns per sample of such a loop.
+    - ``"fast"``: a short-latency table sine everywhere in the feedback loop and no C
+      library at all (the same bytes on every platform, run and worker count). Identical to
+      ``"exact"`` on voices whose feedback loop is never chaotic; on chaotic voices the
+      waveform diverges from the seed's (the loop amplifies last-ulp differences). The
+      measured difference over the shared voices is documented in :mod:`fmbench_dx7`.
     """
 
     name = "dx7"
 
-    def __init__(self, fidelity: str = "reference") -> None:
-        if fidelity not in FIDELITIES:
-            from fmbench.errors import FmbenchError
+    def __init__(self, fidelity: str = "reference", sine: str = "exact") -> None:
+        from fmbench.errors import FmbenchError
 
+        if fidelity not in FIDELITIES:
             raise FmbenchError(
                 f"unknown dx7 fidelity {fidelity!r}; choose one of {', '.join(FIDELITIES)}"
             )
+        if sine not in SINES:
+            raise FmbenchError(f"unknown dx7 sine mode {sine!r}; choose one of {', '.join(SINES)}")
         self.fidelity = fidelity
+        self.sine = sine
 
     @property
     def identity(self) -> str:
-        """``dx7/<engine version>/<fidelity>``: part of every render cache key."""
-        return f"dx7/{ENGINE_VERSION}/{self.fidelity}"
+        """``dx7/<engine version>/<fidelity>/<sine>``: part of every render cache key."""
+        return f"dx7/{ENGINE_VERSION}/{self.fidelity}/{self.sine}"
 
     @property
     def options(self) -> dict[str, str]:
         """Constructor options: ``DX7Renderer(**r.options)`` recreates this renderer."""
-        return {"fidelity": self.fidelity}
+        return {"fidelity": self.fidelity, "sine": self.sine}
 
     def __repr__(self) -> str:
-        return f"DX7Renderer(fidelity={self.fidelity!r})"
+        return f"DX7Renderer(fidelity={self.fidelity!r}, sine={self.sine!r})"
 
-    def render_float(self, patch: Patch, settings: RenderSettings) -> np.ndarray:
-        """The normalised float64 mix before quantisation (all segments concatenated)."""
-        parts = []
+    def _render_into(self, patch: Patch, settings: RenderSettings, dtype: type) -> np.ndarray:
+        out = np.empty(settings.num_samples, dtype=dtype)
+        offset = 0
         voice = None
         for note in settings.notes:
             if voice is None or self.fidelity == "hardware":
                 voice = prepare(patch, self.fidelity, note)
             for velocity in settings.velocities:
-                parts.append(
-                    render_segment(
-                        voice,
-                        note=note,
-                        velocity=velocity,
-                        sample_rate=settings.sample_rate,
-                        frames_on=settings.hold_frames,
-                        frames_off=settings.release_frames,
-                        block_size=settings.block_size,
-                        fidelity=self.fidelity,
-                    )
+                render_segment(
+                    voice,
+                    note=note,
+                    velocity=velocity,
+                    sample_rate=settings.sample_rate,
+                    frames_on=settings.hold_frames,
+                    frames_off=settings.release_frames,
+                    block_size=settings.block_size,
+                    fidelity=self.fidelity,
+                    sine=self.sine,
+                    out=out,
+                    offset=offset,
                 )
-        x = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        if not np.all(np.isfinite(x)):  # pragma: no cover - guarded by construction
-            raise FloatingPointError("dx7 engine produced a non-finite sample")
-        return x
+                offset += settings.segment_samples
+        return out
+
+    def render_float(self, patch: Patch, settings: RenderSettings) -> np.ndarray:
+        """The normalised float64 mix before quantisation (all segments concatenated)."""
+        return self._render_into(patch, settings, np.float64)
 
     def render_int16(self, patch: Patch, settings: RenderSettings) -> np.ndarray:
         """int16 samples by the reference's truncation ``trunc(x·32767)``."""
-        return (self.render_float(patch, settings) * 32767).astype(np.int16)
+        return self._render_into(patch, settings, np.int16)
 
     def render(self, patch: Patch, settings: RenderSettings) -> Audio:
         """Render ``patch``; int16-quantised (then /32768) when ``settings.quantize_int16``."""
-        if settings.quantize_int16:
-            return Audio.from_int16(self.render_int16(patch, settings), settings.sample_rate)
+        if settings.quantize_int16:  # == Audio.from_int16(render_int16(…)), in one pass
+            return Audio(self._render_into(patch, settings, np.float32), settings.sample_rate)
         return Audio(self.render_float(patch, settings).astype(np.float32), settings.sample_rate)

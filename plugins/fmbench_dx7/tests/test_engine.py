@@ -75,7 +75,8 @@ def test_interpolation_matches_numpy_interp():
     _, g = engine.frame_gains(v, 100, 120, 60)
     n = 64 * 180
     tiny = 2.0**-1000
-    out = K.render_fast(
+    out = np.empty(n)
+    n_bad = K.render_fast(
         np.array([0]),
         np.zeros(7, dtype=np.int64),
         np.zeros(0, dtype=np.int64),
@@ -85,10 +86,16 @@ def test_interpolation_matches_numpy_interp():
         0.0,
         np.array([0]),
         np.zeros(6, dtype=np.bool_),
+        0,
         n,
         179 / (n - 1),
         engine.BLOCK,
+        1.0,
+        out,
+        0,
+        0,
     )
+    assert n_bad == 0
     gain = out / (np.arange(1, n + 1) * tiny)
     ref = np.interp(np.linspace(0, 179, n), np.arange(180.0), g[0])
     np.testing.assert_allclose(gain, ref, rtol=4e-16, atol=0)
@@ -198,8 +205,8 @@ def test_float_output_without_quantisation(renderer):
 
 def test_identity_and_pickle():
     r = DX7Renderer("hardware")
-    assert r.identity == f"dx7/{engine.ENGINE_VERSION}/hardware"
-    assert DX7Renderer().identity.endswith("/reference")
+    assert r.identity == f"dx7/{engine.ENGINE_VERSION}/hardware/exact"
+    assert DX7Renderer().identity.endswith("/reference/exact")
     r2 = pickle.loads(pickle.dumps(r))
     assert r2.identity == r.identity and DX7Renderer(**r.options).identity == r.identity
     from fmbench.errors import FmbenchError
