@@ -29,10 +29,15 @@ def _identity(name: str, settings: Mapping[str, Any] | None = None) -> str:
     return ident
 
 
+def _unparsable(sample: Sample) -> str:
+    """The NaN reason of an output that did not parse."""
+    return "unparsable output" + (f": {sample.parse_error}" if sample.parse_error else "")
+
+
 def _canonical(sample: Sample) -> tuple[Patch | None, str | None]:
     """The generated patch as a :class:`Patch`, or None and the reason it has none."""
     if sample.parsed is None:
-        return None, "unparsable output" + (f": {sample.parse_error}" if sample.parse_error else "")
+        return None, _unparsable(sample)
     if sample.problems:
         return None, f"invalid patch ({len(sample.problems)} problems, e.g. {sample.problems[0]})"
     if sample.patch is not None and not sample.repaired:
@@ -41,6 +46,14 @@ def _canonical(sample: Sample) -> tuple[Patch | None, str | None]:
         return Patch.from_dict(sample.parsed), None
     except (FmbenchError, ValueError) as exc:
         return None, f"invalid patch: {exc}"
+
+
+def _comparable(sample: Sample) -> Patch | str:
+    """The generated patch to compare with the reference, or the reason there is none."""
+    if sample.reference_patch is None:
+        return "no reference patch"
+    patch, why = _canonical(sample)
+    return patch if patch is not None else why or "no patch"
 
 
 def _per_sample(
@@ -99,11 +112,9 @@ class ExactMatch:
         """NaN with a reason for unparsable/invalid outputs or a missing reference."""
 
         def one(s: Sample) -> dict[str, float] | str:
-            if s.reference_patch is None:
-                return "no reference patch"
-            patch, why = _canonical(s)
-            if patch is None:
-                return why or "no patch"
+            patch = _comparable(s)
+            if isinstance(patch, str):
+                return patch
             return {"exact_match": float(patch == s.reference_patch)}
 
         return _per_sample(samples, ["exact_match"], one)
@@ -139,7 +150,7 @@ class Dx7Dist:
             if s.reference_patch is None:
                 return "no reference patch"
             if s.parsed is None:
-                return "unparsable output" + (f": {s.parse_error}" if s.parse_error else "")
+                return _unparsable(s)
             if not isinstance(s.parsed, Mapping):
                 return f"parsed output is a {type(s.parsed).__name__}, not an object"
             return {"dx7_dist": patch_similarity(s.parsed, s.reference_patch, self.weights)}
@@ -161,11 +172,9 @@ class PatchErrors:
         """One row of group errors per sample."""
 
         def one(s: Sample) -> dict[str, float] | str:
-            if s.reference_patch is None:
-                return "no reference patch"
-            patch, why = _canonical(s)
-            if patch is None:
-                return why or "no patch"
+            patch = _comparable(s)
+            if isinstance(patch, str):
+                return patch
             out: dict[str, Any] = group_errors(patch, s.reference_patch)
             out["algorithm_match:reason"] = "reference topology is not one of the 32 algorithms"
             return out
