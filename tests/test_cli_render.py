@@ -148,10 +148,15 @@ def test_syx_input_and_errors(tmp_path):
     assert r.exit_code == 0, r.output
     m = _manifest(tmp_path / "s")
     assert list(m) == ["rom1a_01", "rom1a_02"]
-    assert m["rom1a_01"]["renderer"].endswith("/hardware")
+    assert "/hardware/" in m["rom1a_01"]["renderer"]
+    r = _invoke(SYX, "--out", tmp_path / "f", *FAST, "--limit", 1, "--sine", "fast")
+    assert r.exit_code == 0, r.output
+    assert _manifest(tmp_path / "f")["rom1a_01"]["renderer"].endswith("/reference/fast")
     bad = tmp_path / "x.txt"
     bad.write_text("hi")
     r = _invoke(bad, "--out", tmp_path / "t")
     assert r.exit_code == 2 and "unknown input type" in r.output
     r = _invoke(SYX, "--out", tmp_path / "t", "--fidelity", "perfect")
     assert r.exit_code == 2 and "fidelity" in r.output
+    r = _invoke(SYX, "--out", tmp_path / "t", "--sine", "sloppy")
+    assert r.exit_code == 2 and "sine" in r.output

@@ -234,6 +234,12 @@ def _write_manifests(out_dir: Path, entries: list[dict[str, Any]]) -> None:
     default=None,
     help="Renderer fidelity mode (dx7: reference | hardware; default: the renderer's).",
 )
+@click.option(
+    "--sine",
+    default=None,
+    help="Renderer sine mode (dx7: exact | fast, fast = not bit-identical on chaotic "
+    "feedback voices; default: the renderer's, exact). Part of the renderer identity.",
+)
 @click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
 @click.option(
     "--format", "fmt", type=click.Choice(["wav", "flac"]), default="wav", show_default=True
@@ -263,6 +269,7 @@ def render_cmd(
     out_dir: str,
     renderer: str,
     fidelity: str | None,
+    sine: str | None,
     workers: int,
     fmt: str,
     limit: int | None,
@@ -296,6 +303,8 @@ def render_cmd(
     except ValueError as exc:
         raise FmbenchError(f"invalid render settings: {exc}") from None
     options = {"fidelity": fidelity} if fidelity else {}
+    if sine:
+        options["sine"] = sine
     try:
         instance = _resolve(renderer, **options)
     except TypeError as exc:
