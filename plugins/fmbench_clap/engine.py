@@ -19,7 +19,7 @@ to False: no random crop, no random fusion choice, so results are deterministic.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -265,6 +265,33 @@ class ClapEngine:
         return _session()
 
     # -- embeddings ------------------------------------------------------------------
+    def _cached(self, key: str) -> np.ndarray | None:
+        """The embedding under ``key`` from memory or the disk cache (then kept in memory)."""
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self.cache.get("clap", key)
+        if hit is not None:
+            self._memo[key] = hit
+        return hit
+
+    def _compute(
+        self,
+        todo: dict[str, list[int]],
+        embed: Callable[[list[str]], Any],
+        out: list[np.ndarray | None],
+    ) -> None:
+        """Embed the keys of ``todo`` in batches with ``embed(keys)``, cache each
+        embedding and put it at every index ``todo[key]`` of ``out``."""
+        keys = list(todo)
+        for start in range(0, len(keys), self.batch_size):
+            chunk = keys[start : start + self.batch_size]
+            for k, e in zip(chunk, embed(chunk), strict=True):
+                e = np.asarray(e, dtype=np.float32)
+                self.cache.put("clap", k, e)
+                self._memo[k] = e
+                for i in todo[k]:
+                    out[i] = e
+
     def audio_key(self, audio: Audio) -> str:
         return make_key("clap-audio", audio.content_hash, self.identity)
 
@@ -294,26 +321,18 @@ class ClapEngine:
             if round(len(a) * SAMPLE_RATE / a.sample_rate) > CLIP_SAMPLES:
                 longer += 1
             key = self.audio_key(a)
-            hit = self._memo.get(key)
-            if hit is None:
-                hit = self.cache.get("clap", key)
+            hit = self._cached(key)
             if hit is not None:
-                self._memo[key] = hit
                 out[i] = hit
             else:
                 todo.setdefault(key, []).append(i)
                 pending[key] = a
-        keys = list(todo)
-        for start in range(0, len(keys), self.batch_size):
-            chunk = keys[start : start + self.batch_size]
+
+        def embed(chunk: list[str]) -> Any:
             arrays = [preprocess(pending[k])[0] for k in chunk]
-            emb = self._model().embed_audio(arrays)
-            for k, e in zip(chunk, emb, strict=True):
-                e = np.asarray(e, dtype=np.float32)
-                self.cache.put("clap", k, e)
-                self._memo[k] = e
-                for i in todo[k]:
-                    out[i] = e
+            return self._model().embed_audio(arrays)
+
+        self._compute(todo, embed, out)
         return out, reasons, longer
 
     def text_embeddings(self, texts: Sequence[str]) -> list[np.ndarray]:
@@ -322,24 +341,18 @@ class ClapEngine:
         todo: dict[str, list[int]] = {}
         for i, t in enumerate(texts):
             key = make_key("clap-text", t, self.identity, self.max_text_tokens)
-            hit = self._memo.get(key)
-            if hit is None:
-                hit = self.cache.get("clap", key)
+            hit = self._cached(key)
             if hit is not None:
-                self._memo[key] = hit
                 out[i] = hit
             else:
                 todo.setdefault(key, []).append(i)
-        keys = list(todo)
-        for start in range(0, len(keys), self.batch_size):
-            chunk = keys[start : start + self.batch_size]
-            emb = self._model().embed_text([texts[todo[k][0]] for k in chunk], self.max_text_tokens)
-            for k, e in zip(chunk, emb, strict=True):
-                e = np.asarray(e, dtype=np.float32)
-                self.cache.put("clap", k, e)
-                self._memo[k] = e
-                for i in todo[k]:
-                    out[i] = e
+
+        def embed(chunk: list[str]) -> Any:
+            return self._model().embed_text(
+                [texts[todo[k][0]] for k in chunk], self.max_text_tokens
+            )
+
+        self._compute(todo, embed, out)
         return out  # type: ignore[return-value]
 
 
