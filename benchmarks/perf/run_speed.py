@@ -11,6 +11,7 @@ and the ratio of each against the targets of issue 4 (cold < 60 s, warm < 3 s on
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -43,7 +44,10 @@ def main() -> None:
         metrics=tuple(args.metrics.split(",")) if args.metrics else None,
     )
     with tempfile.TemporaryDirectory() as tmp:
-        cache = Cache(Path(tmp) / "cache")
+        # every cache (renders, embeddings, timbral features, envelopes) starts empty:
+        # metrics use the $FMBENCH_CACHE root, so point it at the fresh folder
+        os.environ["FMBENCH_CACHE"] = str(Path(tmp) / "cache")
+        cache = Cache()
         print(f"default benchmark, generator {args.generator}, {args.workers} workers")
         for label, run_dir in (("cold", "run-cold"), ("warm", "run-warm")):
             seconds, timings = timed_run(config, Path(tmp) / run_dir, cache)
