@@ -19,6 +19,12 @@ def _summary(report) -> str:
     return "\n".join(lines)
 
 
+def _render_pool_options(f):
+    """``--workers`` and ``--progress/--no-progress``, for the commands that render."""
+    f = click.option("--progress/--no-progress", default=True, show_default=True)(f)
+    return click.option("--workers", default=1, show_default=True, help="render processes")(f)
+
+
 @click.group("data")
 def data_group() -> None:
     """Build benchmark datasets: the default benchmark, SysEx imports, captions."""
@@ -30,8 +36,7 @@ def data_group() -> None:
 @click.option("--train", "n_train", default=1000, show_default=True, help="train items")
 @click.option("--test", "n_test", default=100, show_default=True, help="test items")
 @click.option("--max-candidates", type=int, default=None, help="stop after this many prior samples")
-@click.option("--workers", default=1, show_default=True, help="render processes")
-@click.option("--progress/--no-progress", default=True, show_default=True)
+@_render_pool_options
 def make_default_cmd(out, seed, n_train, n_test, max_candidates, workers, progress) -> None:
     """Generate the built-in default benchmark's data (train.csv, test.csv, captions.csv).
 
@@ -70,8 +75,7 @@ def make_default_cmd(out, seed, n_train, n_test, max_candidates, workers, progre
 @click.option(
     "--render/--no-render", default=True, show_default=True, help="render to flag inaudible voices"
 )
-@click.option("--workers", default=1, show_default=True, help="render processes")
-@click.option("--progress/--no-progress", default=True, show_default=True)
+@_render_pool_options
 def import_syx_cmd(
     banks, out, collection, test_fraction, captions, render, workers, progress
 ) -> None:
@@ -105,8 +109,7 @@ def import_syx_cmd(
 )
 @click.option("--render", is_flag=True, help="render patch_data instead of reading audio")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="captions CSV")
-@click.option("--workers", default=1, show_default=True, help="render processes")
-@click.option("--progress/--no-progress", default=True, show_default=True)
+@_render_pool_options
 def caption_cmd(dataset, audio_dir, render, output, workers, progress) -> None:
     """Caption every row of DATASET.csv with the rule-based captioner (writes id, caption)."""
     from fmbench.datagen import caption_dataset
