@@ -1,14 +1,20 @@
-"""Render speed of the ``dx7`` engine against dexed-py, measured in the same run.
+"""Render speed of the ``dx7`` engine (both sine modes) against dexed-py, in the same run.
 
-Median milliseconds per 9.6 s render (spec §2.2 settings) on one core over the voices of
-the shared DX7 banks (``../shared/data/dx7/syx``), dexed-py (C++, if installed) timed on
-the same voices, interleaved voice by voice so machine load affects both alike; then the
-ratio. Optionally the scaling of :func:`fmbench.render.render_batch` with 1 vs N workers.
+Per voice of the shared DX7 banks (``../shared/data/dx7/syx``): one 9.6 s render (spec §2.2
+settings) with ``DX7Renderer(sine="exact")``, ``DX7Renderer(sine="fast")`` and dexed-py
+(C++, if installed), interleaved voice by voice so that machine load affects all alike, each
+the best of ``--repeat`` runs, timed as CPU time of this process (``time.process_time``:
+insensitive to time spent descheduled on a shared machine) and as wall time. Printed: the
+median ms per render over the voices (one core), p10/p90, the ratio to dexed-py, the same
+split into voices whose feedback is ≥ 5 (the exact mode's libm stretch) and the rest; then
+the scaling of :func:`fmbench.render.render_batch` with 1 vs ``--workers`` processes (wall
+time including the fork of the warm process, total CPU time, and the load average: on a
+shared machine the wall-clock speed-up is bounded by the cores actually free).
 
     python benchmarks/perf/render_speed.py [--syx-dir DIR] [--limit N] [--repeat R]
         [--fidelity reference|hardware] [--workers 2] [--batch 64]
 
-Not a test: numbers depend on the machine. Report medians of a few runs.
+Not a test: numbers depend on the machine and on what else runs on it.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import os
 import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
@@ -53,14 +60,36 @@ def _dexed_renderer():
     return render
 
 
+def _best(fn, repeat: int) -> tuple[float, float]:
+    """(best CPU ms, best wall ms) of ``repeat`` calls."""
+    cpu = wall = float("inf")
+    for _ in range(repeat):
+        w0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        c1, w1 = time.process_time(), time.perf_counter()
+        cpu, wall = min(cpu, 1e3 * (c1 - c0)), min(wall, 1e3 * (w1 - w0))
+    return cpu, wall
+
+
+def _children_cpu() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def _q(xs: list[float], p: float) -> float:
+    return sorted(xs)[min(len(xs) - 1, int(p * len(xs)))]
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print per-engine medians, the ratio and batch scaling."""
+    """Run the benchmark and print per-engine medians, ratios and batch scaling."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--syx-dir", type=Path, default=DEFAULT_SYX)
     ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--repeat", type=int, default=1, help="timed renders per voice (median)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per voice and engine (best)")
     ap.add_argument("--fidelity", default="reference")
-    ap.add_argument("--workers", type=int, default=2, help="0 = skip the batch scaling run")
+    ap.add_argument("--workers", type=int, default=2, help="0 or 1 = skip the scaling run")
     ap.add_argument("--batch", type=int, default=64, help="voices in the batch scaling run")
     args = ap.parse_args(argv)
 
@@ -73,63 +102,86 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no .syx voices under {args.syx_dir}", file=sys.stderr)
         return 1
     settings = RenderSettings()
-    ours = DX7Renderer(fidelity=args.fidelity)
+    modes = ("exact", "fast")
+    ours = {m: DX7Renderer(fidelity=args.fidelity, sine=m) for m in modes}
     t0 = time.perf_counter()
-    ours.render(items[0][2], settings)  # JIT compile / cache load
-    print(f"first render (numba compile or cache load): {1e3 * (time.perf_counter() - t0):.0f} ms")
+    for r in ours.values():
+        r.render(items[0][2], settings)  # JIT compile / cache load
+    print(f"first renders (numba compile or cache load): {time.perf_counter() - t0:.2f} s")
     dexed_render = _dexed_renderer()
 
-    ours_ms: list[float] = []
-    dexed_ms: list[float] = []
+    cpu: dict[str, list[float]] = {m: [] for m in (*modes, "dexed")}
+    wall: dict[str, list[float]] = {m: [] for m in (*modes, "dexed")}
+    chaotic: list[bool] = []
     for path, index, patch in items:
-        a, b = [], []
-        for _ in range(args.repeat):
-            t = time.perf_counter()
-            ours.render(patch, settings)
-            a.append(1e3 * (time.perf_counter() - t))
-            if dexed_render is not None:
-                t = time.perf_counter()
-                dexed_render(path, index)
-                b.append(1e3 * (time.perf_counter() - t))
-        ours_ms.append(statistics.median(a))
-        if b:
-            dexed_ms.append(statistics.median(b))
+        chaotic.append(patch.feedback >= 5)
+        for m in modes:
+            c, w = _best(partial(ours[m].render, patch, settings), args.repeat)
+            cpu[m].append(c)
+            wall[m].append(w)
+        if dexed_render is not None:
+            c, w = _best(partial(dexed_render, path, index), args.repeat)
+            cpu["dexed"].append(c)
+            wall["dexed"].append(w)
 
-    def q(xs: list[float], p: float) -> float:
-        return sorted(xs)[min(len(xs) - 1, int(p * len(xs)))]
-
-    print(f"voices: {len(items)}  ({args.fidelity} fidelity, 9.6 s @ 48 kHz, one core)")
     print(
-        f"dx7 (ours):  median {statistics.median(ours_ms):7.2f} ms   p10 {q(ours_ms, 0.1):6.2f}"
-        f"   p90 {q(ours_ms, 0.9):6.2f}   total {sum(ours_ms) / 1e3:.2f} s"
+        f"voices: {len(items)} ({args.fidelity} fidelity, 9.6 s @ 48 kHz, one core, best of "
+        f"{args.repeat} per voice; load average {os.getloadavg()[0]:.2f})"
     )
-    if dexed_ms:
+    names = {"exact": "dx7 sine=exact", "fast": "dx7 sine=fast", "dexed": "dexed-py"}
+    print(f"{'':16}{'cpu median':>11}{'p10':>7}{'p90':>7}{'wall median':>13}{'vs dexed':>10}")
+    have_dexed = bool(cpu["dexed"])
+    for m in (*modes, "dexed") if have_dexed else modes:
+        med = statistics.median(cpu[m])
+        ratio = f"{med / statistics.median(cpu['dexed']):9.2f}x" if have_dexed else ""
         print(
-            f"dexed-py:    median {statistics.median(dexed_ms):7.2f} ms   p10 "
-            f"{q(dexed_ms, 0.1):6.2f}   p90 {q(dexed_ms, 0.9):6.2f}   total "
-            f"{sum(dexed_ms) / 1e3:.2f} s"
+            f"{names[m]:16}{med:8.2f} ms{_q(cpu[m], 0.1):7.2f}{_q(cpu[m], 0.9):7.2f}"
+            f"{statistics.median(wall[m]):10.2f} ms{ratio}"
         )
-        ratio = statistics.median(ours_ms) / statistics.median(dexed_ms)
-        per_voice = statistics.median(a / b for a, b in zip(ours_ms, dexed_ms, strict=True))
-        print(f"ratio ours/dexed: {ratio:.2f}x (median of per-voice ratios {per_voice:.2f}x)")
-    else:
+    if not have_dexed:
         print("dexed-py not installed: no reference timing")
+    else:
+        for m in modes:
+            per_voice = [a / b for a, b in zip(cpu[m], cpu["dexed"], strict=True)]
+            groups = []
+            for label, want in (("feedback >= 5", True), ("feedback <= 4", False)):
+                sel = [r for r, c in zip(per_voice, chaotic, strict=True) if c == want]
+                if sel:
+                    groups.append(f"{label} ({len(sel)}): {statistics.median(sel):.2f}x")
+            print(
+                f"{names[m]}: median of per-voice cpu ratios {statistics.median(per_voice):.2f}x"
+                f"; {'; '.join(groups)}"
+            )
 
     if args.workers > 1:
+        from fmbench.executor import LocalExecutor
         from fmbench.render import render_batch
 
         patches = [p for _, _, p in items[: args.batch]]
-        times = {}
-        for w in (1, args.workers):
-            t = time.perf_counter()
-            for _ in render_batch(patches, settings, renderer=ours, workers=w):
-                pass
-            times[w] = time.perf_counter() - t
-            print(
-                f"render_batch workers={w}: {times[w]:.2f} s for {len(patches)} voices "
-                f"({1e3 * times[w] / len(patches):.1f} ms/voice)"
+        for m in modes:
+            wall_s, cpu_s = {}, {}
+            for w in (1, args.workers):
+                # pool start-up (fork of this warm process) included; CPU = this process +
+                # its terminated workers
+                ex = LocalExecutor(w)
+                c0 = time.process_time() + _children_cpu()
+                t = time.perf_counter()
+                try:
+                    for _ in render_batch(patches, settings, renderer=ours[m], executor=ex):
+                        pass
+                    wall_s[w] = time.perf_counter() - t
+                finally:
+                    ex.close()
+                cpu_s[w] = time.process_time() + _children_cpu() - c0
+            per = ", ".join(
+                f"{w} worker{'s' if w > 1 else ''}: wall {wall_s[w]:.2f} s, cpu {cpu_s[w]:.2f} s"
+                for w in wall_s
             )
-        print(f"speed-up with {args.workers} workers: {times[1] / times[args.workers]:.2f}x")
+            print(
+                f"render_batch {names[m]} ({len(patches)} voices) {per}; wall speed-up "
+                f"{wall_s[1] / wall_s[args.workers]:.2f}x (load average "
+                f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus)"
+            )
     return 0
 
 

@@ -209,7 +209,6 @@ def _slopes(gains):
 #: table resolution of :func:`sin_turn` (entries per cycle)
 TURN_N = 1024
 _TURN_MASK = TURN_N - 1
-_RINT = 6755399441055744.0  # 1.5·2^52: (u + _RINT) − _RINT rounds u to the nearest integer
 _INV_H = TURN_N / TWO_PI  # radians → table units
 _H = TWO_PI / TURN_N
 # sin(f·h) = f·A1 + f³·A3 + f⁵·A5 and cos(f·h) − 1 = f²·B2 + f⁴·B4 for |f| ≤ ½ (Taylor; the
@@ -254,13 +253,13 @@ _TURN_TAB = _turn_table(TURN_N)
 
 @njit(cache=True, inline="always")
 def sin_turn(u):
-    """sin(2π·u/TURN_N) for |u| < 2^50: table lookup + short polynomials (abs. error ≲ 3e−16).
+    """sin(2π·u/TURN_N) for |u| < 2^62: table lookup + short polynomials (abs. error ≲ 3e−16).
 
     Short latency (≈ 30 cycles) for the sequential feedback recurrence, where the latency of
     one sine is the cost of one sample; plain IEEE operations, hence the same bytes on every
     machine.
     """
-    k = (u + _RINT) - _RINT
+    k = np.rint(u)
     f = u - k  # exact, |f| ≤ ½
     j = int(k) & _TURN_MASK
     z = f * f
@@ -321,9 +320,9 @@ def render_fast(
     last_frame = gains.shape[1] - 1
     last_t = n_samples - 1
     slopes = _slopes(gains)
-    ph = np.empty((6, block), dtype=np.float64)
+    ph2 = np.empty((2, 6, block), dtype=np.float64)  # this block's phases and the next's
     y = np.zeros((6, block), dtype=np.float64)
-    th = np.empty(block, dtype=np.float64)
+    th = np.empty(block + 1, dtype=np.float64)
     gb = np.empty(block, dtype=np.float64)
     sb = np.empty(block, dtype=np.float64)
     gs = np.empty(block, dtype=np.float64)
@@ -346,10 +345,16 @@ def render_fast(
     c_turn = fb_c * _INV_H
     n_act = active.shape[0]
     n_bad = 0
+    cur = 0
+    have_phases = False
     for b0 in range(0, n_samples, block):
         n = min(block, n_samples - b0)
-        # 1. phases: the reference's running sum with wrap, six chains interleaved
-        if single_wrap:
+        ph = ph2[cur]
+        # 1. phases: the reference's running sum with wrap, six chains interleaved (unless the
+        #    feedback recurrence of the previous block computed them in its shadow)
+        if have_phases:
+            have_phases = False
+        elif single_wrap:
             for i in range(n):
                 p0 += d0
                 p0 = p0 - TWO_PI if p0 >= TWO_PI else p0
@@ -432,14 +437,45 @@ def render_fast(
                     gv[i] = s_j * fv[i] + g_j
             n_lib = n_exact if libm[k] else 0
             if k == fb_op:
-                for i in range(n_lib):  # reference arithmetic with libm sin
-                    t = ph[k, i] + (y1 + y2) * fb_c
-                    for e in range(mod_ptr[k], mod_ptr[k + 1]):
-                        t += y[mod_src[e], i] * TWO_PI
-                    v = math.sin(t) * gb[i]
-                    y[k, i] = v
-                    y2 = y1
-                    y1 = v
+                if n_lib == n and single_wrap and b0 + n + block <= n_samples:
+                    # reference arithmetic with libm sin, the next block's phases alongside
+                    pn = ph2[1 - cur]
+                    for i in range(n):
+                        t = ph[k, i] + (y1 + y2) * fb_c
+                        for e in range(mod_ptr[k], mod_ptr[k + 1]):
+                            t += y[mod_src[e], i] * TWO_PI
+                        v = math.sin(t) * gb[i]
+                        y[k, i] = v
+                        y2 = y1
+                        y1 = v
+                        p0 += d0
+                        p0 = p0 - TWO_PI if p0 >= TWO_PI else p0
+                        p1 += d1
+                        p1 = p1 - TWO_PI if p1 >= TWO_PI else p1
+                        p2 += d2
+                        p2 = p2 - TWO_PI if p2 >= TWO_PI else p2
+                        p3 += d3
+                        p3 = p3 - TWO_PI if p3 >= TWO_PI else p3
+                        p4 += d4
+                        p4 = p4 - TWO_PI if p4 >= TWO_PI else p4
+                        p5 += d5
+                        p5 = p5 - TWO_PI if p5 >= TWO_PI else p5
+                        pn[0, i] = p0
+                        pn[1, i] = p1
+                        pn[2, i] = p2
+                        pn[3, i] = p3
+                        pn[4, i] = p4
+                        pn[5, i] = p5
+                    have_phases = True
+                else:
+                    for i in range(n_lib):  # reference arithmetic with libm sin
+                        t = ph[k, i] + (y1 + y2) * fb_c
+                        for e in range(mod_ptr[k], mod_ptr[k + 1]):
+                            t += y[mod_src[e], i] * TWO_PI
+                        v = math.sin(t) * gb[i]
+                        y[k, i] = v
+                        y2 = y1
+                        y1 = v
                 if n_lib < n:
                     if n_lib > 0 or b0 == t_exact:  # leaving the libm stretch for good
                         w1 = y1 * c_turn
@@ -461,12 +497,64 @@ def render_fast(
                     for i in range(m_n):
                         th_v[i] *= _INV_H
                         gs_v[i] = gb_v[i] * c_turn
-                    # the recurrence itself: one sin_turn latency per sample
-                    for i in range(m_n):
-                        s = sin_turn(th_v[i] + (w1 + w2))
-                        sb_v[i] = s
-                        w2 = w1
-                        w1 = s * gs_v[i]
+                    # the recurrence itself, u_i = (θ_i + w_{i−2}) + w_{i−1}: one sin_turn
+                    # latency per sample; the gain is applied to the table values off the
+                    # critical path. With a whole block in it and a full block to follow,
+                    # the next block's phases are accumulated in the recurrence's shadow.
+                    th_v[m_n] = 0.0
+                    a_next = th_v[0] + w2
+                    if n_lib == 0 and single_wrap and b0 + n + block <= n_samples:
+                        pn = ph2[1 - cur]
+                        for i in range(m_n):
+                            u = a_next + w1
+                            kk = np.rint(u)
+                            f = u - kk
+                            jj = int(kk) & _TURN_MASK
+                            z = f * f
+                            sr = f * _A1 + (f * z) * (_A3 + z * _A5)
+                            cm = z * (_B2 + z * _B4)
+                            st = _TURN_TAB[jj, 0]
+                            ct = _TURN_TAB[jj, 1]
+                            sb_v[i] = st + (st * cm + ct * sr)
+                            sg = st * gs_v[i]
+                            a_next = th_v[i + 1] + w1
+                            w2 = w1
+                            w1 = (sg + sg * cm) + (ct * gs_v[i]) * sr
+                            p0 += d0
+                            p0 = p0 - TWO_PI if p0 >= TWO_PI else p0
+                            p1 += d1
+                            p1 = p1 - TWO_PI if p1 >= TWO_PI else p1
+                            p2 += d2
+                            p2 = p2 - TWO_PI if p2 >= TWO_PI else p2
+                            p3 += d3
+                            p3 = p3 - TWO_PI if p3 >= TWO_PI else p3
+                            p4 += d4
+                            p4 = p4 - TWO_PI if p4 >= TWO_PI else p4
+                            p5 += d5
+                            p5 = p5 - TWO_PI if p5 >= TWO_PI else p5
+                            pn[0, i] = p0
+                            pn[1, i] = p1
+                            pn[2, i] = p2
+                            pn[3, i] = p3
+                            pn[4, i] = p4
+                            pn[5, i] = p5
+                        have_phases = True
+                    else:
+                        for i in range(m_n):
+                            u = a_next + w1
+                            kk = np.rint(u)
+                            f = u - kk
+                            jj = int(kk) & _TURN_MASK
+                            z = f * f
+                            sr = f * _A1 + (f * z) * (_A3 + z * _A5)
+                            cm = z * (_B2 + z * _B4)
+                            st = _TURN_TAB[jj, 0]
+                            ct = _TURN_TAB[jj, 1]
+                            sb_v[i] = st + (st * cm + ct * sr)
+                            sg = st * gs_v[i]
+                            a_next = th_v[i + 1] + w1
+                            w2 = w1
+                            w1 = (sg + sg * cm) + (ct * gs_v[i]) * sr
                     for i in range(m_n):
                         y_v[i] = sb_v[i] * gb_v[i]
             else:
@@ -507,6 +595,8 @@ def render_fast(
             for i in range(n):
                 q = np.int16(np.int64(mixb[i] / denom * 32767.0))
                 out[offset + b0 + i] = np.float32(q) / np.float32(32768.0)
+        if have_phases:
+            cur = 1 - cur
     return n_bad
 
 
