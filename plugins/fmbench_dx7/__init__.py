@@ -1,4 +1,30 @@
-"""The built-in DX7 renderer plugin (our own engine)."""
+"""The built-in DX7 renderer plugin (our own engine): ``dx7`` = :class:`DX7Renderer`.
+
+Options: ``fidelity`` (``"reference"``: the seed renderer of spec §2, int16-exact;
+``"hardware"``: DX7/MSFA behaviour where the seed simplifies) and ``sine``:
+
+- ``"exact"`` (default, and what a benchmark renders with: its definition names the renderer
+  ``dx7`` without options and the run records the identity ``dx7/<ver>/<fidelity>/exact``):
+  int16-identical to the seed renderer. Where a feedback loop (feedback ≥ 5) is chaotic,
+  i.e. until the feedback operator's gain stays low enough for the loop to contract
+  (``engine.CONTRACTING_LOOP_GAIN``), the loop and its modulators use the C library's
+  ``sin`` in the seed's operation order — a strictly sequential ≈16 ns per sample.
+- ``"fast"``: a short-latency table sine (``_kernels.sin_turn``) in that stretch too and no
+  C library anywhere: deterministic (same bytes every run, for any worker count, on any
+  IEEE-754 platform) but not bit-identical to the seed on chaotic voices.
+
+Measured over the 256 shared voices (``benchmarks/perf/dx7_sine_modes.py``, 9.6 s, int16):
+all 65 voices with feedback ≤ 4 and 171 of the 191 with feedback ≥ 5 are bit-identical in
+both modes (a low loop gain keeps last-ulp differences from growing). In the other 20 the
+waveform decorrelates (max |Δ| median 8949 LSB, 47 % of samples differ) but the sound does
+not: RMS-envelope cosine (spec §4.11) median 0.99993, min 0.99978; log-mel distance median
+1.07 dB, max 2.69 dB. Goldens of spec §2.11: A and C identical; B (feedback 7) keeps its
+first samples and peak 11907, RMS 1125.42 instead of 1125.03.
+
+Speed (``benchmarks/perf/render_speed.py``, one core, CPU time, median over the 256 voices,
+dexed-py in the same run): see the report in that script's output; on the 2-core
+development machine ``exact`` ≈ 0.85× and ``fast`` ≈ 0.82× dexed-py's time per render.
+"""
 
 from __future__ import annotations
 

@@ -7,20 +7,26 @@ Three kernels:
 - :func:`render_fast` — the FM core of spec §2.6 for topologies whose modulators are all
   higher-numbered than the operators they modulate (every DX7 algorithm). It works block by
   block: phases are accumulated sequentially (bit-identical to the reference's running sum
-  with wrap), gains are interpolated exactly like ``numpy.interp``, operators without
-  feedback are evaluated as vectorisable loops and only a feedback operator needs a
-  per-sample recurrence;
+  with wrap), gains are interpolated exactly like ``numpy.interp`` (per run of equal frame,
+  no gather), operators without feedback are evaluated as vectorised loops, only a feedback
+  operator needs a per-sample recurrence, and the mix is normalised and quantised into the
+  caller's output array in the same pass;
 - :func:`render_general` — a direct per-sample transcription of spec §2.6 for any matrix
   (lower-numbered modulators resolved by visit order) and for the hardware feedback loops of
   algorithms 4 and 6 (feedback source ≠ destination). It is the oracle the fast kernel is
   tested against.
 
-The fast kernel uses :func:`sin_`, a branch-free float64 sine (Cody–Waite reduction by π/2
-and the classic fdlibm-style minimax polynomials on [−π/4, π/4], ≈1 ulp) that LLVM can
-vectorise — the reference's libm ``sin`` is scalar and far slower — for operators outside
-any feedback loop, where a last-ulp difference stays far below one int16 step. The feedback
-operator and its modulators use libm ``sin`` like the reference (see ``libm``). The general
-kernel uses libm throughout.
+Sines. :func:`sin_` is a branch-free float64 sine (Cody–Waite reduction by π/2 and the
+classic fdlibm-style minimax polynomials on [−π/4, π/4], ≈1 ulp) that LLVM vectorises — the
+reference's libm ``sin`` is scalar and far slower — used for every operator outside the
+feedback recurrence, where a last-ulp difference stays far below one int16 step. In the
+recurrence one sine's *latency* is the cost of a sample, so it uses :func:`sin_turn`, a
+1024-entry table plus short polynomials (≈30 cycles instead of ≈60). Both are plain IEEE
+arithmetic (no FMA contraction, no libm): the same bytes on every platform. While a feedback
+loop is chaotic (``libm`` flags, samples before ``t_exact``), the exact mode evaluates the
+loop and its modulators with libm ``sin`` in the reference's operation order instead, since
+there last-ulp differences grow into audible ones. The general kernel uses libm, or
+:func:`sin_` in the fast mode.
 """
 
 from __future__ import annotations

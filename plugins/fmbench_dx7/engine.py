@@ -9,9 +9,15 @@ Operator indices in this module are 0-based *operator numbers minus one* (0 = OP
 the matrix convention; per-operator patch arrays are OP6-first and are read through
 ``slot = 5 − k`` (spec §1.2).
 
+Sine modes (``sine=``): ``"exact"`` evaluates a chaotic feedback loop (feedback ≥ 5, until
+its gain falls below :data:`CONTRACTING_LOOP_GAIN`) and its modulators with libm ``sin`` in
+the reference's operation order; everything else, and all of ``"fast"``, uses the kernels'
+own deterministic sines (see :mod:`fmbench_dx7._kernels`).
+
 Fidelity modes:
 
-- ``"reference"`` — the seed renderer, bit for bit up to last-ulp differences of ``sin``;
+- ``"reference"`` — the seed renderer, int16-identical (last-ulp differences of ``sin``
+  outside chaotic feedback loops stay far below one int16 step);
 - ``"hardware"`` — follows the DX7/MSFA behaviour where the reference simplifies (spec
   §2.9–2.10): exponential fixed frequencies ``10^(coarse mod 4 + fine/100)`` Hz, a
   pitch-dependent detune (MSFA's documented approximation of the hardware: the shift in
