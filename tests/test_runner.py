@@ -350,3 +350,41 @@ def test_bare_distribution_metrics_name_the_default_embedder():
     )
     assert [p.spec for p in planned] == ["dist:mfcc", "dist:logmel"]
     assert planned[0].options == {"embedder": "mfcc"}
+
+
+def test_direct_audio_outputs_are_scored_without_a_patch(tmp_path, bench):
+    from fmbench.audio import write_audio
+
+    wav = tmp_path / "gen.wav"
+    t = np.arange(SETTINGS.num_samples) / SETTINGS.sample_rate
+    write_audio(wav, Audio(0.25 * np.sin(2 * np.pi * 220 * t), SETTINGS.sample_rate))
+
+    class AudioGen:
+        identity = "tta/1"
+
+        def generate(self, items, *, seed):
+            return [GeneratorOutput(audio_path=str(wav)) for _ in items]
+
+    class AudioPlugin:
+        @hookimpl
+        def fmbench_register_generators(self, register):
+            register("tta", AudioGen, summary="x")
+
+    plugins = Plugins(load_entry_points=False, strict=True)
+    plugins.register(FakePlugin(), "fake")
+    plugins.register(AudioPlugin(), "audio")
+    config = RunConfig(
+        benchmark="unit", generator="tta", n_boot=20, metrics=("peak_match", "similar")
+    )
+    result = Runner(
+        config,
+        run_dir=tmp_path / "run",
+        benchmark=bench,
+        registry=plugins.registry,
+        cache=Cache(tmp_path / "c"),
+    ).run()
+    summary = result.summary.to_dict()
+    assert summary["accounting"]["n_generated"] == 6 and summary["accounting"]["n_valid"] == 6
+    assert summary["accounting"]["n_rendered"] == 0
+    assert summary["metrics"]["peak_match"]["n"] == 6
+    assert summary["metrics"]["similar"]["n"] == 0 and summary["metrics"]["similar"]["n_nan"] == 6

@@ -10,7 +10,13 @@ Each row is normalised on its own (the seed chose one column for the whole file,
   generated_patch_data`` (``prefer_rendered=True`` puts ``patch_data_rendered`` first —
   note that it may hold a *repaired* patch, which credits the model with the repair);
 - the seed's failure markers (``FAILED_RENDER``, ``FAILED``, ``ERROR``, ``None``,
-  ``nan``, ``NaN``, empty) count as empty.
+  ``nan``, ``NaN``, empty) count as empty;
+- a file with no reply or patch columns but an audio column (``audio_path``,
+  ``wav_path``) holds a system that produced sound directly (e.g. a text-to-audio
+  baseline): each file is scored as is (relative paths resolve against ``audio_dir``,
+  default the file's folder). ``source="audio"`` forces this. In a file that has patch
+  columns, ``wav_path`` is never used: it may point at a render of a repaired or default
+  voice, which would credit the model with sound it did not specify.
 
 An id without a row becomes a recorded failure, not a crash.
 """
@@ -31,7 +37,8 @@ VERSION = "0.1.0"
 FAILURE_MARKERS = frozenset({"FAILED_RENDER", "FAILED", "ERROR", "None", "nan", "NaN", ""})
 REPLY_COLUMNS = ("response_text", "final_text")
 PATCH_COLUMNS = ("patch_data", "patch_data_rendered", "generated_patch_data")
-SOURCES = ("auto", "reply", "patch")
+AUDIO_COLUMNS = ("audio_path", "wav_path")
+SOURCES = ("auto", "reply", "patch", "audio")
 
 
 class OutputsError(FmbenchError):
@@ -75,11 +82,18 @@ def read_rows(path: Path) -> list[dict[str, object]]:
 class OutputsGenerator:
     """Serves the rows of a model-output file, matched to benchmark items by ``id``."""
 
-    def __init__(self, path: str, source: str = "auto", prefer_rendered: bool = False) -> None:
+    def __init__(
+        self,
+        path: str,
+        source: str = "auto",
+        prefer_rendered: bool = False,
+        audio_dir: str | None = None,
+    ) -> None:
         if source not in SOURCES:
             raise OutputsError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
         self.path = Path(path)
         self.source = source
+        self.audio_dir = Path(audio_dir) if audio_dir else self.path.parent
         self.patch_columns = (
             ("patch_data_rendered", "patch_data", "generated_patch_data")
             if prefer_rendered
@@ -88,6 +102,8 @@ class OutputsGenerator:
         rows = read_rows(self.path)
         if rows and "id" not in rows[0]:
             raise OutputsError(f"{self.path}: no 'id' column (columns: {', '.join(rows[0])})")
+        columns = {c for row in rows for c in row}
+        self.audio_only = self.source == "auto" and not columns & {*REPLY_COLUMNS, *PATCH_COLUMNS}
         self.rows: dict[str, dict[str, object]] = {}
         for n, row in enumerate(rows, 1):
             key = str(row.get("id", "")).strip()
@@ -123,9 +139,23 @@ class OutputsGenerator:
                     GeneratorOutput(info={"error": f"no row for id {item.id} in {self.path.name}"})
                 )
                 continue
-            text, column = self._reply(row)
+            text, column = self._reply(row) if self.source != "audio" else (None, "")
+            if text is None and (self.source == "audio" or self.audio_only):
+                audio_path, column = self._audio(row)
+                if audio_path is not None:
+                    outputs.append(GeneratorOutput(audio_path=audio_path, info={"column": column}))
+                    continue
             info = (
-                {"column": column} if text is not None else {"error": "row has no reply or patch"}
+                {"column": column}
+                if text is not None
+                else {"error": "row has no reply, patch or audio"}
             )
             outputs.append(GeneratorOutput(raw_output=text, info=info))
         return outputs
+
+    def _audio(self, row: dict[str, object]) -> tuple[str | None, str]:
+        for column in AUDIO_COLUMNS:
+            value = _cell(row, column)
+            if value is not None:
+                return str(self.audio_dir / value), column
+        return None, ""

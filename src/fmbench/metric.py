@@ -22,11 +22,17 @@ from fmbench.patch.model import Patch
 
 @dataclass
 class GeneratorOutput:
-    """What a generator produced for one caption: raw text and/or a patch dict."""
+    """What a generator produced for one caption: raw text, a patch dict, or audio.
+
+    ``audio_path`` is for systems that produce sound directly (text-to-audio baselines,
+    or renders made elsewhere): the runner reads the file and scores it as is; metrics
+    that need a patch have none to read for such a sample.
+    """
 
     raw_output: str | None = None  # verbatim model reply (parsed by the runner)
     patch: dict[str, Any] | None = None  # an already-structured patch (skips parsing)
     info: dict[str, Any] = field(default_factory=dict)  # e.g. retries, token counts
+    audio_path: str | None = None  # generated audio file (no patch involved)
 
 
 @dataclass
@@ -46,6 +52,7 @@ class Sample:
     reference_audio: Audio | None = None
     scores: dict[str, float] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)  # column → reason for NaN / failure
+    direct_audio: bool = False  # the generator produced audio itself (no patch)
 
     @property
     def parsed_ok(self) -> bool:
@@ -53,7 +60,8 @@ class Sample:
 
     @property
     def valid(self) -> bool:
-        return self.parsed is not None and not self.problems
+        """A usable output: a valid patch, or audio the generator produced directly."""
+        return (self.parsed is not None and not self.problems) or self.direct_audio
 
 
 @dataclass

@@ -145,6 +145,16 @@ def plan_metrics(
 def parse_output(output: GeneratorOutput, sample: Sample, *, repair: str | None = None) -> None:
     """Fill ``sample`` from a generator output: parse, validate, build (or repair) the patch."""
     sample.raw_output = output.raw_output
+    if output.audio_path is not None:
+        from fmbench.audio import read_audio
+
+        try:
+            sample.audio = read_audio(output.audio_path)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is a recorded failure
+            sample.parse_error = f"cannot read audio file {output.audio_path}: {exc}"
+            return
+        sample.direct_audio = True
+        return
     if output.patch is not None:
         parsed: Any = output.patch
         if sample.raw_output is None:
@@ -339,7 +349,10 @@ class Runner:
                 try:
                     rec = json.loads(line)
                     done[str(rec["id"])] = GeneratorOutput(
-                        rec.get("raw_output"), rec.get("patch"), rec.get("info") or {}
+                        rec.get("raw_output"),
+                        rec.get("patch"),
+                        rec.get("info") or {},
+                        rec.get("audio_path"),
                     )
                 except (json.JSONDecodeError, KeyError, TypeError):
                     continue  # a line torn by a kill: that item is generated again
@@ -373,10 +386,11 @@ class Runner:
                         continue
                     for it, out in zip(batch, produced, strict=True):
                         done[it.id] = out
-                        if out.raw_output is None and out.patch is None and out.info.get("error"):
+                        nothing = out.raw_output is None and out.patch is None
+                        if nothing and out.audio_path is None and out.info.get("error"):
                             continue  # not stored: retried on resume
                         rec = {"id": it.id, "raw_output": out.raw_output, "patch": out.patch}
-                        rec["info"] = out.info
+                        rec.update(info=out.info, audio_path=out.audio_path)
                         f.write(json.dumps(rec, default=_json_default) + "\n")
                     f.flush()
                     os.fsync(f.fileno())
@@ -608,15 +622,12 @@ class Runner:
                             samples[idx[i]].notes[key] = reason
         accounting = {
             "n_items": len(samples),
-            "n_generated": sum(s.raw_output is not None for s in samples),
+            "n_generated": sum(s.raw_output is not None or s.direct_audio for s in samples),
             "n_parsed": sum(s.parsed is not None for s in samples),
             "n_valid": int(valid_mask.sum()),
             "n_repaired": sum(s.repaired for s in samples),
             "n_rendered": sum(s.patch is not None and "render" not in s.notes for s in samples),
-            "n_inaudible": sum(
-                s.patch is not None and s.audio is not None and is_inaudible(s.audio)
-                for s in samples
-            ),
+            "n_inaudible": sum(_generated_audio(s) and is_inaudible(s.audio) for s in samples),
         }
         summary_dict = {
             "schema_version": 1,
@@ -765,6 +776,12 @@ def _column_name(planned: PlannedMetric, output: str) -> str:
     return f"{output}:{arg}" if arg else output
 
 
+def _generated_audio(s: Sample) -> bool:
+    """The sample has audio the system produced (a render of its patch, or direct audio),
+    as opposed to the silence a failed sample is scored with."""
+    return s.audio is not None and (s.patch is not None or s.direct_audio)
+
+
 def _sample_row(s: Sample) -> dict[str, Any]:
     row: dict[str, Any] = {
         "id": s.id,
@@ -776,9 +793,10 @@ def _sample_row(s: Sample) -> dict[str, Any]:
         "problems": [p.to_dict() for p in s.problems[:20]],
         "repaired": s.repaired,
         "rendered": s.patch is not None and "render" not in s.notes,
-        "inaudible": bool(s.patch is not None and s.audio is not None and is_inaudible(s.audio)),
+        "inaudible": bool(_generated_audio(s) and is_inaudible(s.audio)),
         "patch": s.patch.to_json() if s.patch is not None else None,
-        "audio_hash": s.audio.content_hash if s.audio is not None and s.patch is not None else None,
+        "audio_hash": s.audio.content_hash if _generated_audio(s) else None,
+        "direct_audio": s.direct_audio,
     }
     row.update(s.scores)
     for key, note in s.notes.items():

@@ -153,3 +153,28 @@ def test_outputs_jsonl_and_bad_files(tmp_path, bench):
         OutputsGenerator(str(broken))
     with pytest.raises(OutputsError, match="not found"):
         OutputsGenerator(str(tmp_path / "missing.csv"))
+
+
+def test_audio_only_outputs_are_scored_as_direct_audio(tmp_path, bench):
+    import numpy as np
+
+    from fmbench.audio import Audio, write_audio
+    from fmbench.metric import Sample
+    from fmbench.runner import parse_output
+
+    (tmp_path / "wav").mkdir()
+    write_audio(tmp_path / "wav" / "q0.wav", Audio(0.1 * np.ones(800, np.float32), 8000))
+    (tmp_path / "tta.csv").write_text("id,wav_path\nq0,wav/q0.wav\nq1,wav/missing.wav\n")
+    outs = OutputsGenerator(str(tmp_path / "tta.csv")).generate(bench.test, seed=0)
+    assert outs[0].audio_path == str(tmp_path / "wav" / "q0.wav")
+    ok, missing = Sample("q0", "c"), Sample("q1", "c")
+    parse_output(outs[0], ok)
+    parse_output(outs[1], missing)
+    assert ok.direct_audio and ok.valid and ok.audio.sample_rate == 8000 and ok.patch is None
+    assert not missing.valid and "cannot read audio file" in missing.parse_error
+
+
+def test_wav_paths_beside_patch_columns_are_ignored(tmp_path, bench):
+    (tmp_path / "p.csv").write_text("id,patch_data,wav_path\nq0,FAILED,q0.wav\n")
+    out = OutputsGenerator(str(tmp_path / "p.csv")).generate(bench.test[:1], seed=0)
+    assert out[0].audio_path is None and out[0].raw_output is None and out[0].info["error"]
