@@ -16,10 +16,10 @@ Three kernels:
   algorithms 4 and 6 (feedback source ≠ destination). It is the oracle the fast kernel is
   tested against.
 
-Sines. :func:`sin_` is a branch-free float64 sine (Cody–Waite reduction by π/2 and the
-classic fdlibm-style minimax polynomials on [−π/4, π/4], ≈1 ulp) that LLVM vectorises — the
-reference's libm ``sin`` is scalar and far slower — used for every operator outside the
-feedback recurrence, where a last-ulp difference stays far below one int16 step. In the
+Sines. :func:`sin_` is a branch-free float64 sine (Cody–Waite reduction by π and one odd
+Chebyshev-fit polynomial on [−π/2, π/2], ≤ 2 ulp) that LLVM vectorises — the reference's libm
+``sin`` is scalar and far slower — used for every operator outside the feedback recurrence,
+where a last-ulp difference stays far below one int16 step. In the
 recurrence one sine's *latency* is the cost of a sample, so it uses :func:`sin_turn`, a
 1024-entry table plus short polynomials (≈30 cycles instead of ≈60). Both are plain IEEE
 arithmetic (no FMA contraction, no libm): the same bytes on every platform. While a feedback
@@ -38,48 +38,47 @@ from numba import njit
 
 TWO_PI = 2.0 * np.pi
 
-# Cody–Waite split of π/2 (33 + 33 + 53 bits) and 2/π
-_INV_PIO2 = 6.36619772367581382433e-01
-_PIO2_1 = 1.57079632673412561417e00
-_PIO2_2 = 6.07710050630396597660e-11
-_PIO2_3 = 2.02226624871116645580e-21
-# minimax coefficients of sin(r) = r + r³·S(r²) and cos(r) on |r| ≤ π/4
-_S1 = -1.66666666666666324348e-01
-_S2 = 8.33333333332248946124e-03
-_S3 = -1.98412698298579493134e-04
-_S4 = 2.75573137070700676789e-06
-_S5 = -2.50507602534068634195e-08
-_S6 = 1.58969099521155010221e-10
-_C1 = 4.16666666666666019037e-02
-_C2 = -1.38888888888741095749e-03
-_C3 = 2.48015872894767294178e-05
-_C4 = -2.75573143513906633035e-07
-_C5 = 2.08757232129817482790e-09
-_C6 = -1.13596475577881948265e-11
+# Cody–Waite split of π (33 + 33 + 53 bits: k·_PI_1 and k·_PI_2 are exact for |k| < 2^20)
+_INV_PI = 3.18309886183790671538e-01
+_PI_1 = 3.14159265346825122833e00
+_PI_2 = 1.21542010126079319532e-10
+_PI_3 = 4.04453249742233291160e-21
+# sin(r) = r + r³·G(r²) on |r| ≤ π/2: G is the degree-7 Chebyshev fit of (sin(r)/r − 1)/r²
+# in r² (mpmath.chebyfit at 200 bits; fit error 3.4e−19, so ≲ 2e−18 after the r³ factor)
+_G0 = -0.16666666666666666
+_G1 = 0.008333333333333316
+_G2 = -0.00019841269841254974
+_G3 = 2.7557319219163234e-06
+_G4 = -2.5052107616996182e-08
+_G5 = 1.6058977312464087e-10
+_G6 = -7.643970296798572e-13
+_G7 = 2.7314447669863995e-15
 
 _Q24 = 16777216.0
 
 
 @njit(cache=True, inline="always")
 def sin_(x):
-    """sin(x) for |x| < 2^19·π/2, branch-free (vectorisable), ≈1 ulp."""
-    k = np.floor(x * _INV_PIO2 + 0.5)
-    r = x - k * _PIO2_1
-    r = r - k * _PIO2_2
-    r = r - k * _PIO2_3
+    """sin(x) for |x| < 2^20·π, branch-free (vectorisable), abs. error ≤ 2.3e−16 (≤ 2 ulp).
+
+    Reduction ``x = k·π + r`` (Cody–Waite, three parts), one odd polynomial on
+    ``|r| ≤ π/2``, sign ``(−1)^k``.
+    """
+    k = np.rint(x * _INV_PI)
+    r = x - k * _PI_1
+    r = r - k * _PI_2
+    r = r - k * _PI_3
+    h = k * 0.5
+    sign = 1.0 - 4.0 * (h - np.floor(h))  # +1 for even k, −1 for odd k
     z = r * r
-    w = z * z
-    # sin kernel
-    ps = _S2 + z * (_S3 + z * _S4) + z * w * (_S5 + z * _S6)
-    s = r + (z * r) * (_S1 + z * ps)
-    # cos kernel (1 − z/2 evaluated with a correction term, as in fdlibm)
-    pc = z * (_C1 + z * _C2 + w * _C3 + z * w * (_C4 + z * _C5 + w * _C6))
-    hz = 0.5 * z
-    c1 = 1.0 - hz
-    c = c1 + (((1.0 - c1) - hz) + z * pc)
-    q = k - 4.0 * np.floor(k * 0.25)  # quadrant 0..3
-    v = s if (q == 0.0 or q == 2.0) else c
-    return -v if q >= 2.0 else v
+    p = _G6 + z * _G7
+    p = _G5 + z * p
+    p = _G4 + z * p
+    p = _G3 + z * p
+    p = _G2 + z * p
+    p = _G1 + z * p
+    p = _G0 + z * p
+    return (r + (r * z) * p) * sign
 
 
 @njit(cache=True)
