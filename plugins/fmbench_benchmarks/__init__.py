@@ -55,6 +55,7 @@ def candidate_files() -> list[Path]:
 
 @hookimpl
 def fmbench_register_benchmarks(register):
+    """Register every built-in, ``$FMBENCH_BENCHMARKS_PATH`` and ``./benchmarks`` TOML."""
     from fmbench.benchmark import BenchmarkDefinitionError, read_definition
 
     taken: set[str] = set()

@@ -41,6 +41,7 @@ def _make_renderer(**options: Any) -> Any:
 
 @hookimpl
 def fmbench_register_renderers(register):
+    """Register the ``dx7`` renderer (our engine; options ``fidelity``, ``sine``)."""
     register(
         "dx7",
         _make_renderer,

@@ -40,11 +40,13 @@ class Executor(Protocol):
     name: str
     workers: int
 
-    def map(
-        self, fn: Callable[[T], R], items: Iterable[T], *, chunksize: int = 1
-    ) -> Iterator[R]: ...
+    def map(self, fn: Callable[[T], R], items: Iterable[T], *, chunksize: int = 1) -> Iterator[R]:
+        """``fn`` over ``items`` in chunks, results in input order, bounded in flight."""
+        ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release workers (idempotent)."""
+        ...
 
 
 def _run_chunk(fn: Callable[[Any], Any], chunk: list[Any]) -> list[Any]:

@@ -93,7 +93,9 @@ class Metric(Protocol):
 
     identity: str  # name + version + settings (+ model hash): part of cache keys
 
-    def score(self, samples: Sequence[Sample]) -> MetricResult: ...
+    def score(self, samples: Sequence[Sample]) -> MetricResult:
+        """Score ``samples``: per-sample columns aligned with them and/or set values."""
+        ...
 
     # Optional, for set-level metrics: ``resampler(samples)`` does the expensive work
     # once (e.g. embedding) and returns ``f(indices) -> {column: value}`` equal to
@@ -108,7 +110,9 @@ class Embedder(Protocol):
     dim: int
     sample_rate: int
 
-    def embed(self, audio: Audio) -> np.ndarray: ...  # (frames, dim), float32
+    def embed(self, audio: Audio) -> np.ndarray:
+        """One clip's embedding rows, ``(frames, dim)`` float32."""
+        ...
 
 
 @runtime_checkable
@@ -122,4 +126,6 @@ class Generator(Protocol):
 
     identity: str
 
-    def generate(self, items: Sequence[BenchmarkItem], *, seed: int) -> list[GeneratorOutput]: ...
+    def generate(self, items: Sequence[BenchmarkItem], *, seed: int) -> list[GeneratorOutput]:
+        """One output per item, in order; deterministic for a given ``seed``."""
+        ...

@@ -78,7 +78,9 @@ class Renderer(Protocol):
     name: str
     identity: str  # engine version + fidelity mode: part of every render cache key
 
-    def render(self, patch: Patch, settings: RenderSettings) -> Audio: ...
+    def render(self, patch: Patch, settings: RenderSettings) -> Audio:
+        """Play ``patch`` as ``settings`` say; deterministic, never NaN/Inf."""
+        ...
 
 
 # -- operator ablation and isolation (renderer-agnostic patch transformations) -------------

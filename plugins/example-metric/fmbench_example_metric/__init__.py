@@ -44,6 +44,7 @@ class LoudnessDelta:
 
 @hookimpl
 def fmbench_register_metrics(register):
+    """Register ``loudness_delta``."""
     register(
         "loudness_delta",
         LoudnessDelta,
