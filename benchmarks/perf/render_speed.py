@@ -7,9 +7,11 @@ the best of ``--repeat`` runs, timed as CPU time of this process (``time.process
 insensitive to time spent descheduled on a shared machine) and as wall time. Printed: the
 median ms per render over the voices (one core), p10/p90, the ratio to dexed-py, the same
 split into voices whose feedback is ≥ 5 (the exact mode's libm stretch) and the rest; then
-the scaling of :func:`fmbench.render.render_batch` with 1 vs ``--workers`` processes (wall
-time including the fork of the warm process, total CPU time, and the load average: on a
-shared machine the wall-clock speed-up is bounded by the cores actually free).
+the scaling with 1 vs ``--workers`` processes of :func:`fmbench.render.render_batch` (the
+audio comes back to this process) and of the same renders with only a sample count coming
+back ("engine only"): wall time including the fork of the warm process, CPU time per voice
+of this process and its workers, and the load average (on a shared machine the wall-clock
+speed-up is bounded by the cores actually free).
 
     python benchmarks/perf/render_speed.py [--syx-dir DIR] [--limit N] [--repeat R]
         [--fidelity reference|hardware] [--workers 2] [--batch 64]
@@ -69,6 +71,11 @@ def _best(fn, repeat: int) -> tuple[float, float]:
         c1, w1 = time.process_time(), time.perf_counter()
         cpu, wall = min(cpu, 1e3 * (c1 - c0)), min(wall, 1e3 * (w1 - w0))
     return cpu, wall
+
+
+def _render_len(renderer, settings, patch) -> int:
+    """Render in the worker and send back only the sample count (no audio transfer)."""
+    return len(renderer.render(patch, settings))
 
 
 def _children_cpu() -> float:
@@ -159,29 +166,36 @@ def main(argv: list[str] | None = None) -> int:
 
         patches = [p for _, _, p in items[: args.batch]]
         for m in modes:
-            wall_s, cpu_s = {}, {}
-            for w in (1, args.workers):
-                # pool start-up (fork of this warm process) included; CPU = this process +
-                # its terminated workers
-                ex = LocalExecutor(w)
-                c0 = time.process_time() + _children_cpu()
-                t = time.perf_counter()
-                try:
-                    for _ in render_batch(patches, settings, renderer=ours[m], executor=ex):
-                        pass
-                    wall_s[w] = time.perf_counter() - t
-                finally:
-                    ex.close()
-                cpu_s[w] = time.process_time() + _children_cpu() - c0
-            per = ", ".join(
-                f"{w} worker{'s' if w > 1 else ''}: wall {wall_s[w]:.2f} s, cpu {cpu_s[w]:.2f} s"
-                for w in wall_s
-            )
-            print(
-                f"render_batch {names[m]} ({len(patches)} voices) {per}; wall speed-up "
-                f"{wall_s[1] / wall_s[args.workers]:.2f}x (load average "
-                f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus)"
-            )
+            for what in ("render_batch", "engine only"):
+                wall_s, cpu_s = {}, {}
+                for w in (1, args.workers):
+                    # pool start-up (fork of this warm process) included; CPU = this
+                    # process + its terminated workers
+                    ex = LocalExecutor(w)
+                    c0 = time.process_time() + _children_cpu()
+                    t = time.perf_counter()
+                    try:
+                        if what == "render_batch":
+                            results = render_batch(patches, settings, renderer=ours[m], executor=ex)
+                        else:  # the same renders, only a sample count comes back
+                            job = partial(_render_len, ours[m], settings)
+                            results = ex.map(job, patches, chunksize=4)
+                        for _ in results:
+                            pass
+                        wall_s[w] = time.perf_counter() - t
+                    finally:
+                        ex.close()
+                    cpu_s[w] = time.process_time() + _children_cpu() - c0
+                per = ", ".join(
+                    f"{w} worker{'s' if w > 1 else ''}: wall {wall_s[w]:.2f} s, "
+                    f"cpu {1e3 * cpu_s[w] / len(patches):.1f} ms/voice"
+                    for w in wall_s
+                )
+                print(
+                    f"{what:12} {names[m]} ({len(patches)} voices) {per}; wall speed-up "
+                    f"{wall_s[1] / wall_s[args.workers]:.2f}x (load average "
+                    f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cpus)"
+                )
     return 0
 
 
