@@ -21,9 +21,10 @@ not: RMS-envelope cosine (spec §4.11) median 0.99993, min 0.99978; log-mel dist
 1.07 dB, max 2.69 dB. Goldens of spec §2.11: A and C identical; B (feedback 7) keeps its
 first samples and peak 11907, RMS 1125.42 instead of 1125.03.
 
-Speed (``benchmarks/perf/render_speed.py``, one core, CPU time, median over the 256 voices,
-dexed-py in the same run): see the report in that script's output; on the 2-core
-development machine ``exact`` ≈ 0.85× and ``fast`` ≈ 0.82× dexed-py's time per render.
+Speed (``benchmarks/perf/render_speed.py``: CPU time on one core, best of 3 per voice,
+median over the 256 voices, dexed-py in the same run; 2-core shared development machine):
+``exact`` 6.4 ms (0.77× dexed-py's 8.3 ms; p90 10.8 ms for voices that stay chaotic),
+``fast`` 6.2 ms (0.75×, p90 6.5 ms) per 9.6 s render.
 """
 
 from __future__ import annotations
