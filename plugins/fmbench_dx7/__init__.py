@@ -9,9 +9,11 @@ Options: ``fidelity`` (``"reference"``: the seed renderer of spec §2, int16-exa
   i.e. until the feedback operator's gain stays low enough for the loop to contract
   (``engine.CONTRACTING_LOOP_GAIN``), the loop and its modulators use the C library's
   ``sin`` in the seed's operation order — a strictly sequential ≈16 ns per sample.
-- ``"fast"``: a short-latency table sine (``_kernels.sin_turn``) in that stretch too and no
-  C library anywhere: deterministic (same bytes every run, for any worker count, on any
-  IEEE-754 platform) but not bit-identical to the seed on chaotic voices.
+- ``"fast"``: a short-latency table sine (``_kernels.sin_turn``) in that stretch too, so no
+  libm ``sin`` anywhere: deterministic (same bytes every run and for any worker count; the
+  sines are plain IEEE arithmetic, so across platforms only libm's ``pow`` in the envelope
+  gains and frequencies — shared by both modes — could differ) but not bit-identical to
+  the seed on chaotic voices.
 
 Measured over the 256 shared voices (``benchmarks/perf/dx7_sine_modes.py``, 9.6 s, int16):
 all 65 voices with feedback ≤ 4 and 171 of the 191 with feedback ≥ 5 are bit-identical in

@@ -22,7 +22,7 @@ Chebyshev-fit polynomial on [−π/2, π/2], ≤ 2 ulp) that LLVM vectorises —
 where a last-ulp difference stays far below one int16 step. In the
 recurrence one sine's *latency* is the cost of a sample, so it uses :func:`sin_turn`, a
 1024-entry table plus short polynomials (≈30 cycles instead of ≈60). Both are plain IEEE
-arithmetic (no FMA contraction, no libm): the same bytes on every platform. While a feedback
+arithmetic (no FMA contraction, no libm): the same bytes on every IEEE-754 platform. While a feedback
 loop is chaotic (``libm`` flags, samples before ``t_exact``), the exact mode evaluates the
 loop and its modulators with libm ``sin`` in the reference's operation order instead, since
 there last-ulp differences grow into audible ones. The general kernel uses libm, or
@@ -612,7 +612,7 @@ def render_general(
     """Per-sample transcription of spec §2.6 for any 6×6 matrix (slow, exact semantics).
 
     Sine: libm ``sin``, or :func:`sin_` when ``fast_sin`` (the renderer's ``sine="fast"``:
-    no C library in the output, hence the same bytes on every platform).
+    no libm ``sin`` in the output).
 
     Feedback: ``θ[fb_dst] += 2π·((y[fb_src][t−1] + y[fb_src][t−2])/2)/2^(8−fb)`` (the reference
     has ``fb_src == fb_dst``; the hardware loops of algorithms 4/6 do not); −1 = none.

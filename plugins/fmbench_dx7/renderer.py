@@ -26,9 +26,9 @@ class DX7Renderer:
       feedback loop (feedback ≥ 5) is chaotic it is evaluated with the C library's ``sin``
       in the reference's operation order — int16-identical to the seed renderer (and to the
       libm oracle on all 256 shared voices) at ≈16 ns per sample of that stretch.
-    - ``"fast"``: a short-latency table sine there too and no C library at all: the same
-      bytes on every platform, run and worker count. Identical to ``"exact"`` whenever no
-      loop is chaotic (always for feedback ≤ 4; 236 of the 256 shared voices); in the other
+    - ``"fast"``: a short-latency table sine there too and no libm ``sin`` at all: the
+      same bytes every run and for any worker count. Identical to ``"exact"`` for feedback ≤ 4
+      (the same arithmetic) and, measured, on 236 of the 256 shared voices; in the other
       20 the waveform decorrelates but the RMS-envelope cosine to ``"exact"`` stays
       ≥ 0.99978 (median 0.99993) and the log-mel distance ≤ 2.7 dB (median 1.07 dB).
     """
