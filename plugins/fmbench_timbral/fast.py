@@ -21,6 +21,7 @@ audio raises :class:`TimbralError`, as do the degenerate cases where the origina
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,13 +55,14 @@ def _butter(order: int, wn: Any, btype: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _lfilter_repeat(x: np.ndarray, crossover: float, fs: float, btype: str, times: int):
-    """``times`` cascaded 2nd-order Butterworth passes (each a separate lfilter call)."""
-    from scipy.signal import lfilter
+    """``times`` cascaded passes of one 2nd-order Butterworth filter (the models call
+    lfilter ``times`` times), run as one ``sosfilt`` over ``times`` identical sections:
+    the same recursion in a single pass over the signal."""
+    from scipy.signal import sosfilt
 
     b, a = _butter(2, crossover / (0.5 * fs), btype)
-    for _ in range(times):
-        x = lfilter(b, a, x)
-    return x
+    sos = np.tile(np.concatenate([b, a])[None, :], (times, 1))
+    return sosfilt(sos, x)
 
 
 def _bell(lo: int, hi: int) -> np.ndarray:
@@ -185,24 +187,33 @@ def median_filter_axis(a: np.ndarray, size: int, axis: int) -> np.ndarray:
     return kern(np.ascontiguousarray(a.T, dtype=np.float64), int(size)).T
 
 
-def percussive_ratio(x: np.ndarray) -> float:
+def percussive_ratio(x: np.ndarray, D: np.ndarray | None = None) -> float:
     """Energy-weighted percussive share after median-filter harmonic/percussive
-    separation (librosa's default HPSS: 2048-point STFT, 31-wide kernels, soft masks)."""
+    separation (librosa's default HPSS: 2048-point STFT, 31-wide kernels, soft masks).
+
+    ``D`` is ``librosa.stft(x)`` when the caller already has it. Frames after the last
+    one with any energy are skipped: their masked STFT is zero whatever the mask, and
+    the harmonic median of every earlier frame only looks 15 frames ahead.
+    """
     import librosa
 
-    D = librosa.stft(x)
+    if D is None:
+        D = librosa.stft(x)
+    n_frames = D.shape[1]
     S = np.abs(D)
+    active = np.flatnonzero(S.any(axis=0))
+    end = min(n_frames, int(active[-1]) + 16) if active.size else n_frames
+    S, D = S[:, :end], D[:, :end]
     harm = median_filter_axis(S, 31, axis=1)
     perc = median_filter_axis(S, 31, axis=0)
-    Z = np.maximum(harm, perc)
-    bad = Z < np.finfo(Z.dtype).tiny
-    Z[bad] = 1
-    mp = (perc / Z) ** 2
-    tot = (harm / Z) ** 2 + mp
-    mask_p = np.where(bad, 0.5, mp / np.where(bad, 1, tot))
+    # librosa's soft mask perc² / (harm² + perc²), 0.5 where both medians are zero
+    num = perc * perc
+    den = harm * harm
+    den += num
+    mask_p = np.divide(num, den, out=np.full_like(num, 0.5), where=den > 0)
     # the masks sum to one and the STFT reconstructs perfectly, so the harmonic part is
     # the rest of the signal: one inverse transform instead of two
-    pa = librosa.istft(D * mask_p)
+    pa = librosa.istft(D * mask_p, length=512 * (n_frames - 1))
     ha = x[: len(pa)] - pa
     pe, he = _rms_envelope(pa, 1024, 512, False), _rms_envelope(ha, 1024, 512, False)
     keep = (pe != 0) | (he != 0)
@@ -214,10 +225,27 @@ def percussive_ratio(x: np.ndarray) -> float:
 # -------------------------------------------------------------------------- onsets
 
 
-def _onset_strength(x: np.ndarray, fs: int) -> np.ndarray:
+@functools.lru_cache(maxsize=8)
+def _mel_basis(fs: int):
+    """librosa's default 128-band mel filter bank for a 2048-point STFT, as a sparse
+    matrix (each triangle spans a few bins)."""
+    import librosa
+    import scipy.sparse
+
+    basis = librosa.filters.mel(sr=fs, n_fft=2048, fmax=0.5 * fs).astype(np.float64)
+    return scipy.sparse.csr_array(basis)
+
+
+def _onset_strength(x: np.ndarray, fs: int, D: np.ndarray | None = None) -> np.ndarray:
+    """``librosa.onset.onset_strength(y=x, sr=fs)`` (128-band mel spectral flux of the
+    2048/512 STFT), from ``D = librosa.stft(x)`` when given; the mel projection is one
+    matrix product."""
     import librosa
 
-    return librosa.onset.onset_strength(y=x, sr=fs)
+    if D is None:
+        D = librosa.stft(x)
+    mel = _mel_basis(fs) @ (np.abs(D) ** 2.0)
+    return librosa.onset.onset_strength(S=librosa.power_to_db(mel), sr=fs)
 
 
 def _walk_back(loc, env, look_back, hyst_thresh, hyst_len, floor):
@@ -477,6 +505,21 @@ def _band_levels(frames: np.ndarray, fs: float) -> np.ndarray:
     return levels + 100.0
 
 
+_ZUP_L, _RNS_L, _USL_L = _ZUP.tolist(), _RNS.tolist(), _USL.tolist()
+
+
+def _arange(start: float, stop: float, step: float) -> list[float]:
+    """``np.arange(start, stop, step).tolist()`` for floats, value for value (numpy fills
+    ``start + i · ((start + step) − start)``), without the array overhead."""
+    n = math.ceil((stop - start) / step)
+    if n <= 0:
+        return []
+    if n == 1:
+        return [start]
+    delta = (start + step) - start
+    return [start] + [start + i * delta for i in range(1, n)]
+
+
 def _zwicker(P: np.ndarray) -> tuple[float, np.ndarray]:
     """Total loudness N (sone) and the 240-point specific loudness (0.1 Bark steps)
     from 28 third-octave levels, by Zwicker's method (ISO 532 B) as the models do it."""
@@ -505,6 +548,10 @@ def _zwicker(P: np.ndarray) -> tuple[float, np.ndarray]:
     korry = min(0.4 + 0.32 * Nm[0] ** 0.2, 1.0)
     Nm[0] *= korry
 
+    # the band walk below is scalar and data-dependent: plain Python floats and lists
+    # (numpy scalars cost several times more per operation here)
+    nm_l = Nm.tolist()
+    zup, rns, usl = _ZUP_L, _RNS_L, _USL_L
     N = 0.0
     z1 = 0.0
     n1 = 0.0
@@ -516,48 +563,59 @@ def _zwicker(P: np.ndarray) -> tuple[float, np.ndarray]:
     ns: list[float] = []
     k = z  # like the reference, an empty band range keeps the previous band's last k
 
-    def put(value: float) -> None:
-        if iz == len(ns):
-            ns.append(value)
-        elif iz < len(ns):
-            ns[iz] = value
+    def put(ks: list[float], values: list[float], z2: float) -> int:
+        """The reference's per-step loop: value j goes to slot iz + j while k < z2 − 0.05
+        (a prefix of the ascending ks); later steps overwrite one slot. Returns new iz."""
+        m = sum(1 for kk in ks if kk < z2 - 0.05)
+        for pos, v in enumerate(values[:m], iz):
+            if pos == len(ns):
+                ns.append(v)
+            else:
+                ns[pos] = v
+        if m < len(ks):
+            if iz + m == len(ns):
+                ns.append(values[-1])
+            else:
+                ns[iz + m] = values[-1]
+        return iz + m
 
     for i in range(21):
         ig = min(i - 1, 7)
         first = True
-        while z1 < _ZUP[i] or first:
+        nmi = nm_l[i]
+        while z1 < zup[i] or first:
             first = False
-            if n1 < Nm[i]:
+            if n1 < nmi:
                 j = 0
-                while _RNS[j] > Nm[i]:
+                while rns[j] > nmi:
                     j += 1
-            if n1 <= Nm[i]:
-                z2 = _ZUP[i]
-                n2 = Nm[i]
+            if n1 <= nmi:
+                z2 = zup[i]
+                n2 = nmi
                 N += n2 * (z2 - z1)
-                for k in np.arange(z, z2 + 0.01, 0.1):
-                    put(n2)
-                    if k < z2 - 0.05:
-                        iz += 1
+                ks = _arange(z, z2 + 0.01, 0.1)
+                if ks:
+                    iz = put(ks, [n2] * len(ks), z2)
+                    k = ks[-1]
                 z = round(k * 10) * 0.1
-            if n1 > Nm[i]:
-                n2 = max(_RNS[j], Nm[i])
-                slope = _USL[j, ig]
+            if n1 > nmi:
+                n2 = max(rns[j], nmi)
+                slope = usl[j][ig]
                 dz = round((n1 - n2) / slope * 10) * 0.1
                 if dz == 0:
                     dz = 0.1
                 z2 = z1 + dz
-                if z2 > _ZUP[i]:
-                    z2 = _ZUP[i]
+                if z2 > zup[i]:
+                    z2 = zup[i]
                     dz = z2 - z1
                     n2 = n1 - dz * slope
                 N += dz * (n1 + n2) / 2.0
-                for k in np.arange(z, z2 + 0.01, 0.1):
-                    put(n1 - (k - z1) * slope)
-                    if k < z2 - 0.05:
-                        iz += 1
+                ks = _arange(z, z2 + 0.01, 0.1)
+                if ks:
+                    iz = put(ks, [n1 - (kk - z1) * slope for kk in ks], z2)
+                    k = ks[-1]
                 z = round(k * 10) * 0.1
-            if n2 == _RNS[j]:
+            if n2 == rns[j]:
                 j += 1
             j = min(j, 17)
             n1 = n2
@@ -623,6 +681,13 @@ class Analysis:
         return float(np.average(spec @ _bell(lo, hi), weights=rms))
 
     @property
+    def stft_x(self) -> np.ndarray:
+        """``librosa.stft(x)`` (2048-point Hann, hop 512): HPSS and warmth's onsets."""
+        import librosa
+
+        return self._get("stft_x", lambda: librosa.stft(self.x))
+
+    @property
     def env_x(self) -> np.ndarray:
         return self._get("env_x", lambda: envelope(self.x, self.fs, decay_time=0.1))
 
@@ -682,19 +747,50 @@ def _attack_centroid(seg: np.ndarray, fs: int) -> float | None:
     return float(np.sum(spec[k:] * freq[k:]) / float(np.sum(spec[k:])))
 
 
-def _boxcar_magnitude(x: np.ndarray, fs: int, nper: int, step: int) -> np.ndarray:
-    """|STFT| with a rectangular window, per-frame mean removed, density scaling (as
-    ``scipy.signal.spectrogram(mode="magnitude")``); (bins, frames)."""
+def _attack_bandwidth(x: np.ndarray, fs: int, nper: int, step: int):
+    """(level, bandwidth) per frame of a rectangular-window STFT (``nper`` samples every
+    ``step``, per-frame mean removed, magnitude with density scaling as
+    ``scipy.signal.spectrogram(mode="magnitude")``).
+
+    ``level`` is the frame's summed magnitude; ``bandwidth`` (Hz) runs from the roll-on
+    bin (5 % of the level accumulated) to the last bin at or above −75 dB. Frames that
+    hold only zeros (leading padding, silent tails) have level and bandwidth 0 and are
+    not transformed.
+    """
     import scipy.fft
     from numpy.lib.stride_tricks import sliding_window_view
 
-    frames = sliding_window_view(x, nper)[::step]
+    starts = np.arange(0, len(x) - nper + 1, step)
+    nonzero = np.concatenate([[0], np.cumsum(x != 0)])
+    active = np.flatnonzero(nonzero[starts + nper] > nonzero[starts])
+    level = np.zeros(len(starts))
+    bandwidth = np.zeros(len(starts))
+    if active.size == 0:
+        return level, bandwidth
+    # every frame from the first to the last one holding a non-zero sample (an all-zero
+    # frame in between gives level and bandwidth 0, as if skipped)
+    active = np.arange(active[0], active[-1] + 1)
     # single precision: this is the largest transform of the analysis, and only bin
     # positions against a −75 dB threshold and 5 % roll-on are read from it
-    spec = np.abs(scipy.fft.rfft(frames.astype(np.float32), axis=1))
+    frames = sliding_window_view(x.astype(np.float32), nper)[::step][active[0] : active[-1] + 1]
+    spec = np.abs(scipy.fft.rfft(frames, axis=1))  # (frames, bins)
     spec[:, 0] = 0.0  # removing each frame's mean zeroes exactly the DC bin
     spec *= np.float32(np.sqrt(1.0 / (fs * nper)))
-    return spec.T
+    lev = spec.sum(axis=1)
+    # roll-on: the running sum mostly reaches 5 % within the lowest bins; accumulate
+    # those first and only the frames that need it in full (same sequential sums)
+    thr = lev * np.float32(0.05)
+    head = np.cumsum(spec[:, :256], axis=1) >= thr[:, None]
+    rollon = np.argmax(head, axis=1)
+    rest = np.flatnonzero(~head.any(axis=1))
+    if rest.size:
+        rollon[rest] = np.argmax(np.cumsum(spec[rest], axis=1) >= thr[rest, None], axis=1)
+    over = spec >= _db2mag(-75)
+    rolloff = spec.shape[1] - 1 - np.argmax(over[:, ::-1], axis=1)
+    freq = np.arange(spec.shape[1]) * fs / nper
+    level[active] = lev
+    bandwidth[active] = np.where(over.any(axis=1), freq[rolloff] - freq[rollon], 0.0)
+    return level, bandwidth
 
 
 def hardness(a: Analysis) -> float:
@@ -702,7 +798,7 @@ def hardness(a: Analysis) -> float:
     ratio, onset strength and attack time in a linear model."""
     fs = a.fs
     midband = a.bark_level(70, 140)
-    hp_ratio = percussive_ratio(a.x)
+    hp_ratio = percussive_ratio(a.x, a.stft_x)
 
     nper = 4096
     xp = np.concatenate([np.zeros(nper + 1), a.x])
@@ -715,14 +811,8 @@ def hardness(a: Analysis) -> float:
     ons[ons < 0] = 0
 
     step = 128
-    spec = _boxcar_magnitude(xp, fs, nper, step)
-    level = spec.sum(axis=0)
+    level, bandwidth = _attack_bandwidth(xp, fs, nper, step)
     min_power = 0.1 * (level.max() - level.min()) + level.min()
-    freq = np.arange(spec.shape[0]) * fs / nper
-    rollon = np.argmax(np.cumsum(spec, axis=0) >= level * 0.05, axis=0)
-    over = spec >= _db2mag(-75)
-    rolloff = spec.shape[0] - 1 - np.argmax(over[::-1], axis=0)
-    bandwidth = np.where(over.any(axis=0), freq[rolloff] - freq[rollon], 0.0)
     bandwidth = np.where(level > min_power, bandwidth, 0.0)
     bw_fs = fs / float(step)
 
@@ -814,6 +904,35 @@ def _spec(x, fs, nfft, noverlap, *, full_if_equal=False):
     return spectrogram(x, fs, window, len(x), len(x) - 1, nfft, "constant", True, "spectrum")
 
 
+@functools.lru_cache(maxsize=8)
+def _hamming32(n: int) -> tuple[np.ndarray, np.float32]:
+    from scipy.signal import get_window
+
+    win = get_window("hamming", n)
+    return win.astype(np.float32), np.float32(1.0 / win.sum() ** 2)
+
+
+def _spec32(x, fs, nfft, noverlap, *, full_if_equal=False) -> np.ndarray:
+    """The power spectrogram of :func:`_spec` (bins × frames) in single precision, for
+    spectra that are only summed into energy ratios and centroids (about twice as fast
+    as the double-precision transform); short clips take :func:`_spec` itself."""
+    if not (len(x) > nfft or (full_if_equal and len(x) == nfft)):
+        return _spec(x, fs, nfft, noverlap)[2]
+    import scipy.fft
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    win, scale = _hamming32(nfft)
+    frames = sliding_window_view(x.astype(np.float32), nfft)[:: nfft - noverlap]
+    frames = frames - frames.mean(axis=1, keepdims=True)  # detrend="constant"
+    frames *= win
+    z = scipy.fft.rfft(frames, axis=1)
+    power = z.real * z.real
+    power += z.imag * z.imag
+    power *= scale
+    power[:, 1 : -1 if nfft % 2 == 0 else None] *= 2  # one-sided
+    return power.T
+
+
 def depth(a: Analysis) -> float:
     """Apparent depth: low-frequency centroid and energy ratio, decay duration and pitch."""
     fs = a.fs
@@ -822,9 +941,10 @@ def depth(a: Analysis) -> float:
     lp_r = _lfilter_repeat(hp, 500, fs, "low", 3)
     g = 1.0 / np.max(np.abs(hp))
     hp, lp_c, lp_r = hp * g, lp_c * g, lp_r * g
+    # double precision where peaks are picked (pitch), single for the band energies
     freq, _, spec = _spec(hp, fs, 4096, 3072)
-    _, _, spec_c = _spec(lp_c, fs, 4096, 3072)
-    _, _, spec_r = _spec(lp_r, fs, 4096, 3072)
+    spec_c = _spec32(lp_c, fs, 4096, 3072)
+    spec_r = _spec32(lp_r, fs, 4096, 3072)
     tpower = spec.sum(axis=0)
     on = tpower > _db2mag(-60)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -870,9 +990,10 @@ def brightness(a: Analysis) -> float:
     c = _lfilter_repeat(hp, 100, fs, "high", 3)
     g = 1.0 / np.max(np.abs(hp))
     hp, r, c = hp * g, r * g, c * g
-    _, _, s_all = _spec(hp, fs, 2048, 1536, full_if_equal=True)
-    _, _, s_r = _spec(r, fs, 2048, 1536, full_if_equal=True)
-    freq, _, s_c = _spec(c, fs, 2048, 1536, full_if_equal=True)
+    s_all = _spec32(hp, fs, 2048, 1536, full_if_equal=True)
+    s_r = _spec32(r, fs, 2048, 1536, full_if_equal=True)
+    s_c = _spec32(c, fs, 2048, 1536, full_if_equal=True)
+    freq = np.fft.rfftfreq(2048, 1.0 / fs)  # what scipy.signal.spectrogram reports
     tpower = s_all.sum(axis=0)
     hp_power = s_r.sum(axis=0)
     cpower = s_c.sum(axis=0)
@@ -940,7 +1061,7 @@ def warmth(a: Analysis) -> float:
     mean_wr = float(np.mean(spec_l @ _bell(10, 40)))
     weighted_hf = float(np.average(spec_l @ _bell(80, 240), weights=rms_w))
     env = a.env_x
-    strength = a._get("strength_x", lambda: _onset_strength(x, fs))
+    strength = _onset_strength(x, fs, a.stft_x)
     ons = onsets(x, env, fs, strength, floor=4096)
     if len(ons) == 1:
         ons = [0]
@@ -1048,7 +1169,15 @@ def reverb(a: Analysis) -> int:
 
 
 def rt60(x: np.ndarray, fs: int) -> float:
-    """Mean smoothed maximum-likelihood RT60 over frames with a detected decay."""
+    """Mean smoothed maximum-likelihood RT60 over frames with a detected decay.
+
+    Each frame (``nos_max`` sub-frames) counts how many successive sub-frames shrink in
+    variance and range; a run of 3..4 that then breaks is a free decay, whose RT60 is
+    the maximum-likelihood fit over the candidate times ``tq``. The per-frame estimates
+    feed a sliding histogram whose mode is exponentially smoothed. The sub-frame
+    statistics are computed only for frames whose run is still going; the fits are
+    batched per decay length.
+    """
     no = fs / 24000.0
     down = 2 if fs > 8e3 else 1
     n_sub = int(round(no * 700 / down))
@@ -1069,74 +1198,90 @@ def rt60(x: np.ndarray, fs: int) -> float:
     if xd is not None:  # every frame starts on the decimation grid: decimate once
         offsets = starts // down
 
-        def sub(lo: int, hi: int) -> np.ndarray:
-            return sliding_window_view(xd, hi - lo)[offsets + lo]
+        def sub(rows: np.ndarray, lo: int, hi: int) -> np.ndarray:
+            return sliding_window_view(xd, hi - lo)[offsets[rows] + lo]
 
-        def frame(f: int) -> np.ndarray:
-            return xd[offsets[f] : offsets[f] + n_frame]
+        def heads(rows: np.ndarray, n: int) -> np.ndarray:
+            return sliding_window_view(xd, n)[offsets[rows]]
     else:
         frames = sliding_window_view(x, block)[starts][:, ::down]
 
-        def sub(lo: int, hi: int) -> np.ndarray:
-            return frames[:, lo:hi]
+        def sub(rows: np.ndarray, lo: int, hi: int) -> np.ndarray:
+            return frames[rows, lo:hi]
 
-        def frame(f: int) -> np.ndarray:
-            return frames[f]
+        def heads(rows: np.ndarray, n: int) -> np.ndarray:
+            return frames[rows, :n]
 
-    # sub-frame statistics: first [0, n_sub), then [(k-1) n_sub, k n_sub] inclusive
+    # sub-frame statistics: first [0, n_sub), then [(k-1) n_sub, k n_sub] inclusive; a
+    # frame's run goes on while variance and max fall and min rises
     bounds = [(0, n_sub)] + [((k - 1) * n_sub, k * n_sub + 1) for k in range(2, nos_max)]
-    var, mn, mx = (np.empty((len(starts), len(bounds))) for _ in range(3))
-    for k, (lo, hi) in enumerate(bounds):
-        seg = sub(lo, hi)
-        var[:, k], mn[:, k], mx[:, k] = seg.var(axis=1), seg.min(axis=1), seg.max(axis=1)
+    n_f = len(starts)
+    cnt = np.zeros(n_f, dtype=int)
+    broke = np.zeros(n_f, dtype=bool)
+    alive = np.arange(n_f)
+    prev = None
+    for lo, hi in bounds:
+        seg = sub(alive, lo, hi)
+        stats = (seg.var(axis=1), seg.min(axis=1), seg.max(axis=1))
+        if prev is not None:
+            v0, n0, x0 = prev
+            go_on = (v0 > stats[0]) & (x0 > stats[2]) & (n0 < stats[1])
+            broke[alive[~go_on]] = True
+            cnt[alive[go_on]] += 1
+            alive = alive[go_on]
+            stats = tuple(s[go_on] for s in stats)
+        prev = stats
+        if alive.size == 0:
+            break
+    # like the reference, a run that lasts through every sub-frame has no estimate
+    ml = np.full(n_f, -1.0)
+    for c in range(nos_min, nos_max - 1):
+        rows = np.flatnonzero(broke & (cnt == c))
+        if rows.size:
+            ml[rows] = _ml_rt(heads(rows, c * n_sub), decay, tq)
 
     hist = np.zeros(len(tq))
     buf = np.zeros(buffer_size)
     counter = 0
     last, raw_rt = 0.3, 0.3
-    rt_est, rt_ml = [], []
-    for f in range(len(starts)):
-        cnt, ml = 0, -1.0
-        vp, np_, xp = var[f, 0], mn[f, 0], mx[f, 0]
-        for k in range(1, nos_max - 1):
-            if vp > var[f, k] and xp > mx[f, k] and np_ < mn[f, k]:
-                cnt += 1
-                vp, np_, xp = var[f, k], mn[f, k], mx[f, k]
-            else:
-                if cnt >= nos_min:
-                    ml = _ml_rt(frame(f)[: cnt * n_sub], decay, tq)
-                break
-        if ml >= 0:
+    rt_est = np.empty(n_f)
+    lim = limits.tolist()
+    for f, m in enumerate(ml.tolist()):
+        if m >= 0:
             counter += 1
-            index = next(i for i in range(len(tq)) if limits[i] <= ml <= limits[i + 1])
+            index = next(i for i in range(len(tq)) if lim[i] <= m <= lim[i + 1])
             hist[index] += 1
             if counter > buffer_size + 1:
                 hist[int(buf[0])] -= 1
             buf = np.append(buf[1:], index)
-            raw_rt = tq[int(np.argmax(hist))]
+            raw_rt = float(tq[int(np.argmax(hist))])
         last = 0.995 * last + 0.005 * raw_rt
-        rt_est.append(last)
-        rt_ml.append(ml)
-    rt_ml_a = np.array(rt_ml)
-    rt_ml_a = np.clip(rt_ml_a, 0, rt_ml_a.max())
-    sel = np.array(rt_est)[rt_ml_a > 0]
+        rt_est[f] = last
+    ml = np.clip(ml, 0, ml.max())
+    sel = rt_est[ml > 0]
     return float(sel.mean()) if sel.size else float(tq[0])
 
 
-def _ml_rt(h: np.ndarray, a: np.ndarray, tq: np.ndarray) -> float:
-    n = len(h)
+@functools.lru_cache(maxsize=16)
+def _ml_terms(decay: tuple[float, ...], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(a^−k for k < n, Σ_k log(a^k)) per candidate decay factor a."""
+    a = np.asarray(decay)
     k = np.arange(n)
-    ah = np.abs(h)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        sum1 = (a[:, None] ** (-1.0 * k[None, :])) @ ah
+        return (a[:, None] ** (-1.0 * k[None, :])), np.sum(np.log(a[:, None] ** k), axis=1)
+
+
+def _ml_rt(h: np.ndarray, a: np.ndarray, tq: np.ndarray) -> np.ndarray:
+    """Maximum-likelihood RT60 (one of ``tq``) of each row of ``h``: an exponentially
+    decaying envelope with factor ``a`` per sample under Laplacian-like noise."""
+    h = np.atleast_2d(h)
+    n = h.shape[1]
+    powers, log_sum = _ml_terms(tuple(a.tolist()), n)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        sum1 = np.abs(h) @ powers.T  # (rows, candidates)
         sigma = sum1 / n
-        ll = (
-            -n * np.log(2)
-            - n * np.log(sigma)
-            - np.sum(np.log(a[:, None] ** k), axis=1)
-            - sum1 / sigma
-        )
-    return float(tq[int(np.argmax(ll))])
+        ll = -n * np.log(2) - n * np.log(sigma) - log_sum - sum1 / sigma
+    return tq[np.argmax(ll, axis=1)]
 
 
 MODELS = {
