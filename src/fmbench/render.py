@@ -179,6 +179,17 @@ def _render_one(renderer: Renderer, settings: RenderSettings, patch: Patch) -> A
     return renderer.render(patch, settings)
 
 
+def _render_compact(renderer: Renderer, settings: RenderSettings, patch: Patch) -> Any:
+    """A render as int16 when the settings quantise (half the bytes to ship between
+    processes; exact, since such audio lies on the int16 grid), else the Audio itself."""
+    audio = renderer.render(patch, settings)
+    return audio.to_int16() if settings.quantize_int16 else audio
+
+
+def _expand(settings: RenderSettings, result: Any) -> Audio:
+    return result if isinstance(result, Audio) else Audio.from_int16(result, settings.sample_rate)
+
+
 def render_batch(
     patches: Iterable[Patch],
     settings: RenderSettings,
@@ -212,7 +223,15 @@ def render_batch(
     own = executor is None
     ex = executor if executor is not None else LocalExecutor(workers, max_in_flight=max_in_flight)
     try:
-        yield from ex.map(partial(_render_one, instance, settings), patches, chunksize=chunk_size)
+        if ex.workers <= 1:  # in this process: nothing to ship
+            yield from ex.map(
+                partial(_render_one, instance, settings), patches, chunksize=chunk_size
+            )
+        else:
+            results = ex.map(
+                partial(_render_compact, instance, settings), patches, chunksize=chunk_size
+            )
+            yield from (_expand(settings, r) for r in results)
     finally:
         if own:
             ex.close()
