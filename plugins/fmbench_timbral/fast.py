@@ -20,6 +20,7 @@ audio raises :class:`TimbralError`, as do the degenerate cases where the origina
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from dataclasses import dataclass, field
@@ -353,23 +354,26 @@ def detect_peaks(arr, freq=None, cthr=0.2, raw=None, fs=44100):
         return [], [], []
     final = []
     j = 0
-    mxj = mx[0]
+    mxj = int(mx[0])
     bufmin = 2.0
-    bufmax = ap[mxj]
-    oldbufmin = ap[: mxj - 1].min() if mxj > 1 else ap[0]
-    for jj in range(1, len(mx)):
-        prev, now = mx[jj - 1], mx[jj]
+    bufmax = float(ap[mxj])
+    oldbufmin = float(ap[: mxj - 1].min() if mxj > 1 else ap[0])
+    # the scan is sequential over candidates: Python lists and floats are several times
+    # cheaper per step than numpy scalars
+    apl, mxl = ap.tolist(), mx.tolist()
+    for jj in range(1, len(mxl)):
+        prev, now = mxl[jj - 1], mxl[jj]
         if prev + 1 == now - 1:
-            bufmin = min(bufmin, ap[prev])
+            bufmin = min(bufmin, apl[prev])
         else:
-            bufmin = min(bufmin, ap[prev : now - 1].min())
+            bufmin = min(bufmin, min(apl[prev : now - 1]))
         if bufmax - bufmin < cthr:
-            if ap[now] > bufmax:
-                j, mxj, bufmax = jj, now, ap[now]
+            if apl[now] > bufmax:
+                j, mxj, bufmax = jj, now, apl[now]
                 oldbufmin = min(oldbufmin, bufmin)
                 bufmin = 2.0
-            elif ap[now] - bufmax <= 0:
-                bufmax = max(bufmax, ap[now])
+            elif apl[now] - bufmax <= 0:
+                bufmax = max(bufmax, apl[now])
                 oldbufmin = min(oldbufmin, bufmin)
         else:
             if bufmax - oldbufmin < cthr:
@@ -377,7 +381,7 @@ def detect_peaks(arr, freq=None, cthr=0.2, raw=None, fs=44100):
             else:
                 final.append(mxj)
                 oldbufmin = bufmin
-            bufmax = ap[now]
+            bufmax = apl[now]
             j, mxj = jj, now
             bufmin = 2.0
     if bufmax - oldbufmin >= cthr and bufmax - ap[mx[j] + 1 :].min() >= cthr:
@@ -488,7 +492,7 @@ def _band_levels(frames: np.ndarray, fs: float) -> np.ndarray:
 
     def level(y, m):
         with np.errstate(divide="ignore"):
-            v = 20 * np.log10(np.sqrt(np.sum(y**2.0, axis=1) / m))
+            v = 20 * np.log10(np.sqrt(np.einsum("ij,ij->i", y, y) / m))  # row energies
         return np.where(np.max(y, axis=1) > 0, v, -np.inf)
 
     x = frames
@@ -566,12 +570,8 @@ def _zwicker(P: np.ndarray) -> tuple[float, np.ndarray]:
     def put(ks: list[float], values: list[float], z2: float) -> int:
         """The reference's per-step loop: value j goes to slot iz + j while k < z2 − 0.05
         (a prefix of the ascending ks); later steps overwrite one slot. Returns new iz."""
-        m = sum(1 for kk in ks if kk < z2 - 0.05)
-        for pos, v in enumerate(values[:m], iz):
-            if pos == len(ns):
-                ns.append(v)
-            else:
-                ns[pos] = v
+        m = bisect.bisect_left(ks, z2 - 0.05)
+        ns[iz : iz + m] = values[:m]  # iz <= len(ns): overwrites, then extends
         if m < len(ks):
             if iz + m == len(ns):
                 ns.append(values[-1])
