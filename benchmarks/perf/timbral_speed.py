@@ -9,7 +9,8 @@ extractors in this process:
 - ``--agreement``: per attribute, the median and maximum absolute difference (0–100
   scale; reverb: number of differing 0/1 decisions) over ``--limit`` voices (all by
   default: ~20–30 min, timbral-models dominates). ``--ref-cache FILE`` keeps the
-  timbral-models values in a JSON file so an interrupted sweep resumes.
+  timbral-models values in a JSON file (per voice, with a hash of its audio, so a changed
+  renderer recomputes them) and an interrupted sweep resumes.
 
     python benchmarks/perf/timbral_speed.py [--n 8] [--renderer dx7]
     python benchmarks/perf/timbral_speed.py --agreement [--limit N] [--ref-cache F]
@@ -20,6 +21,7 @@ Needs timbral-models (``pip install --no-deps timbral-models==0.4.0 six pyloudno
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -88,11 +90,13 @@ def agreement(labels, audios, ref_cache: Path | None) -> int:
         ref = json.loads(ref_cache.read_text())
     diffs, errors = [], []
     for n, (label, audio) in enumerate(zip(labels, audios, strict=True)):
-        if label not in ref:
+        # keyed by voice and audio content: a changed renderer invalidates the entry
+        digest = hashlib.sha256(np.ascontiguousarray(audio.samples).tobytes()).hexdigest()[:16]
+        if ref.get(label, {}).get("sha") != digest:
             try:
-                ref[label] = {"vals": _models(audio), "err": None}
+                ref[label] = {"vals": _models(audio), "err": None, "sha": digest}
             except Exception as exc:  # noqa: BLE001
-                ref[label] = {"vals": None, "err": repr(exc)}
+                ref[label] = {"vals": None, "err": repr(exc), "sha": digest}
             if ref_cache and n % 8 == 0:
                 ref_cache.write_text(json.dumps(ref))
         try:
