@@ -38,6 +38,7 @@ from fmbench.benchmark import Benchmark, BenchmarkItem
 from fmbench.cache import Cache, make_key
 from fmbench.components import ComponentInfo, ComponentKind, MetricKind, Need
 from fmbench.errors import FmbenchError
+from fmbench.executor import LocalExecutor
 from fmbench.metric import GeneratorOutput, MetricResult, Sample
 from fmbench.patch.errors import PatchParseError
 from fmbench.patch.model import Patch
@@ -561,7 +562,20 @@ class Runner:
         ]
         size = max(1, -(-len(light) // (4 * self.executor.workers)))
         chunks = [light[i : i + size] for i in range(0, len(light), size)]
-        parts = list(self.executor.map(partial(_score_chunk, metric), chunks))
+        if isinstance(self.executor, LocalExecutor) and "fork" in _start_methods():
+            # local processes forked after this point inherit the samples: only index
+            # ranges and results cross process boundaries, never the audio
+            global _SHARED
+            _SHARED = (metric, light)
+            bounds = [(i, min(i + size, len(light))) for i in range(0, len(light), size)]
+            pool = LocalExecutor(self.executor.workers)
+            try:
+                parts = list(pool.map(_score_shared_chunk, bounds))
+            finally:
+                pool.close()
+                _SHARED = None
+        else:
+            parts = list(self.executor.map(partial(_score_chunk, metric), chunks))
         if any(p.set_values for p in parts):
             return metric.score(subset)  # set values cannot be merged: score as one set
         merged = MetricResult()
@@ -768,6 +782,22 @@ def _release(component: Any) -> None:
 
 def _score_chunk(metric: Any, samples: list[Sample]) -> MetricResult:
     return metric.score(samples)
+
+
+#: (metric, samples) inherited by forked scoring workers (see Runner._score_chunked)
+_SHARED: tuple[Any, list[Sample]] | None = None
+
+
+def _score_shared_chunk(bounds: tuple[int, int]) -> MetricResult:
+    assert _SHARED is not None, "scoring worker started without shared samples"
+    metric, samples = _SHARED
+    return metric.score(samples[bounds[0] : bounds[1]])
+
+
+def _start_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
 
 
 def _column_name(planned: PlannedMetric, output: str) -> str:
