@@ -316,3 +316,21 @@ def test_component_specs_fill_the_declared_option():
         registry.resolve_spec("metric", "dist:")
     with pytest.raises(UnknownComponentError, match="did you mean 'dist'"):
         registry.resolve_spec("metric", "dits:mfcc")
+
+
+def test_install_hint_overrides_the_generic_advice():
+    class Hinted:
+        @hookimpl
+        def fmbench_register_renderers(self, register):
+            register(
+                "hinted",
+                object,
+                summary="x",
+                requires=("a_module_that_does_not_exist",),
+                install_hint="pip install the-real-dist",
+            )
+
+    plugins = Plugins(load_entry_points=False, strict=True)
+    plugins.register(Hinted(), "hinted")
+    reason = plugins.registry.get("renderer", "hinted").unavailable_reason()
+    assert reason.endswith("pip install the-real-dist")

@@ -108,6 +108,9 @@ class ComponentInfo:
     plugin: str = ""
     extras: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
+    #: how to install what ``requires`` names, when neither an extra nor the module's
+    #: own name says it (e.g. ``pip install dexed-py`` for the module ``dexed``)
+    install_hint: str | None = None
     model_files: tuple[ModelFile, ...] = ()
     #: the option filled by a ``NAME:ARG`` spec on the command line, e.g. "embedder" for
     #: ``kad:mfcc`` or "path" for ``outputs:preds.csv``
@@ -154,11 +157,12 @@ class ComponentInfo:
         missing = self.missing_modules
         if not missing:
             return None
-        hint = (
-            f"pip install 'fmbench[{','.join(self.extras)}]'"
-            if self.extras
-            else f"pip install {' '.join(missing)}"
-        )
+        if self.install_hint:
+            hint = self.install_hint
+        elif self.extras:
+            hint = f"pip install 'fmbench[{','.join(self.extras)}]'"
+        else:
+            hint = f"pip install {' '.join(missing)}"
         return f"{self.kind} {self.name!r} needs {', '.join(missing)}: {hint}"
 
     def output_direction(self, output: str) -> Direction:
