@@ -41,37 +41,40 @@ def fmbench_register_embedders(register):
     )
 
 
+#: (name, class in .distribution, metric kind, summary) of the distribution metrics
+DISTRIBUTION_METRICS = (
+    (
+        "fad",
+        "FrechetAudioDistance",
+        "set",
+        "Fréchet audio distance, reference set vs generated set (spec §4.8)",
+    ),
+    (
+        "kad",
+        "KernelAudioDistance",
+        "set",
+        "kernel audio distance: 100·unbiased MMD², bandwidth from the reference set (§4.9)",
+    ),
+    (
+        "kl",
+        "KlDivergence",
+        "paired_audio",
+        "KL(reference ‖ generated) of softmaxed mean embeddings, paired by id (§4.7)",
+    ),
+)
+
+
 @hookimpl
 def fmbench_register_metrics(register):
     """Register ``fad``, ``kad`` and ``kl`` (option ``embedder``, default ``mfcc``)."""
-    needs = ("audio", "reference_audio")
-    register(
-        "fad",
-        _factory("distribution", "FrechetAudioDistance"),
-        summary="Fréchet audio distance, reference set vs generated set (spec §4.8)",
-        direction="lower",
-        metric_kind="set",
-        needs=needs,
-        version=VERSION,
-        arg_option="embedder",
-    )
-    register(
-        "kad",
-        _factory("distribution", "KernelAudioDistance"),
-        summary="kernel audio distance: 100·unbiased MMD², bandwidth from the reference set (§4.9)",
-        direction="lower",
-        metric_kind="set",
-        needs=needs,
-        version=VERSION,
-        arg_option="embedder",
-    )
-    register(
-        "kl",
-        _factory("distribution", "KlDivergence"),
-        summary="KL(reference ‖ generated) of softmaxed mean embeddings, paired by id (§4.7)",
-        direction="lower",
-        metric_kind="paired_audio",
-        needs=needs,
-        version=VERSION,
-        arg_option="embedder",
-    )
+    for name, class_name, kind, summary in DISTRIBUTION_METRICS:
+        register(
+            name,
+            _factory("distribution", class_name),
+            summary=summary,
+            direction="lower",
+            metric_kind=kind,
+            needs=("audio", "reference_audio"),
+            version=VERSION,
+            arg_option="embedder",
+        )
