@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from fmbench.results import RunStore, load_summary
+from fmbench.run.rundir import RunDir
+from fmbench.run.summary import load_summary
 
 METRICS = "parse_rate,validity_rate,dx7_dist,rms,fad:mfcc,kl:mfcc"
 
@@ -66,12 +67,12 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path):
         pytest.skip("the run finished before it could be killed (machine too fast)")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert not RunStore(run_dir).is_complete()
+    assert not RunDir(run_dir).is_complete()
     done_before = {p: p.stat().st_mtime_ns for p in (cache / "render").glob("*/*.npz")}
     generated = (run_dir / "generations.jsonl").read_text()
 
     subprocess.run(_cmd(run_dir, "--resume"), env=_env(cache), check=True, timeout=600)
-    store = RunStore(run_dir)
+    store = RunDir(run_dir)
     assert store.is_complete(), store.problems()
     # nothing finished was recomputed: earlier renders and generations are untouched
     assert {p: p.stat().st_mtime_ns for p in done_before} == done_before

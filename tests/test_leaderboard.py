@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from fmbench import leaderboard as lb
-from fmbench.results import IncompleteRunError, RunStore, RunStoreError, SchemaVersionError
+from fmbench.run.rundir import RunDir
+from fmbench.run.summary import IncompleteRunError, RunStoreError, SchemaVersionError
 from fmbench.testing.runs import make_summary, write_synthetic_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -184,7 +185,7 @@ def test_submit_refuses_to_overwrite_a_different_summary(tmp_path):
 
 
 def test_submit_refuses_runs_without_metrics(tmp_path):
-    store = RunStore(tmp_path / "empty")
+    store = RunDir(tmp_path / "empty")
     store.write_samples([{"id": "a"}])
     store.write_summary(make_summary("empty", {}))
     store.write_manifest()

@@ -1,4 +1,4 @@
-"""The model store (fmbench.models) and `fmbench models`."""
+"""The model store (fmbench.modelstore) and `fmbench models`."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from fmbench import models as fm_models
+from fmbench import modelstore as fm_models
 from fmbench.cli import main
 from fmbench.components import ComponentInfo, ComponentKind, ModelFile
-from fmbench.models import (
+from fmbench.modelstore import (
     MissingModelError,
     ModelDownloadError,
     ModelFileError,
@@ -273,7 +273,7 @@ def test_cli_models_fetch(cli_env, loopback_url):
 
 
 def test_runner_stops_before_work_when_model_files_are_missing(tmp_path, monkeypatch):
-    from fmbench.runner import RunError, plan_metrics
+    from fmbench.run.runner import RunError, plan_metrics
 
     monkeypatch.setenv("FMBENCH_HOME", str(tmp_path))
     reg = Registry()

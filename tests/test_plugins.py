@@ -269,11 +269,16 @@ def test_builtin_plugins_are_declared_as_entry_points():
     declared = tomllib.loads((root / "pyproject.toml").read_text())["project"]["entry-points"][
         "fmbench"
     ]
-    packages = {p.name for p in (root / "plugins").iterdir() if (p / "__init__.py").exists()}
+    builtins = root / "plugins" / "fmbench_plugins"
+    packages = {
+        f"fmbench_plugins.{p.name}" for p in builtins.iterdir() if (p / "__init__.py").exists()
+    }
     modules = set(declared.values())
     assert packages <= modules, (
-        "declare every plugins/<package> under [project.entry-points.fmbench]"
+        "declare every plugins/fmbench_plugins/<package> under [project.entry-points.fmbench]"
     )
+    loose = {p.name for p in (root / "plugins").iterdir() if (p / "__init__.py").exists()}
+    assert loose == {"fmbench_plugins"}, "built-in plugins live under plugins/fmbench_plugins/"
     assert all(m.startswith("fmbench.") for m in modules - packages), (
         "core plugins live in fmbench.*"
     )

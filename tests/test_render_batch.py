@@ -48,7 +48,7 @@ def test_batch_order_and_determinism_across_workers():
     ]
     assert len(one) == len(PATCHES) and len(set(one)) == len(PATCHES)
     assert one == two == three
-    from fmbench_dx7.renderer import DX7Renderer
+    from fmbench_plugins.dx7.renderer import DX7Renderer
 
     direct = [DX7Renderer().render(p, SHORT).content_hash for p in PATCHES]
     assert one == direct
@@ -70,7 +70,7 @@ def test_batch_streams_lazily():
 
 
 def test_batch_renderer_by_name_with_options_and_instance():
-    from fmbench_dx7.renderer import DX7Renderer
+    from fmbench_plugins.dx7.renderer import DX7Renderer
 
     by_name = list(
         render_batch(PATCHES[:2], SHORT, renderer="dx7", renderer_options={"fidelity": "hardware"})
@@ -100,7 +100,7 @@ def test_isolated_carrier_plays_as_sole_carrier():
     s = RenderSettings(hold_seconds=0.2, release_seconds=0.1)
     full = render_isolated(p, s, op=1)
     assert round(full.peak * 32768) == 16383
-    from fmbench_dx7.renderer import DX7Renderer
+    from fmbench_plugins.dx7.renderer import DX7Renderer
 
     shared = round(DX7Renderer().render(p, s).peak * 32768)
     assert 2725 <= shared <= 2731  # ≈ 16383 / 6
@@ -118,7 +118,7 @@ def test_ablation_silences_operator():
     quiet = p
     for k in (1, 3, 5):
         quiet = ablate_patch(quiet, k)
-    from fmbench_dx7.renderer import DX7Renderer
+    from fmbench_plugins.dx7.renderer import DX7Renderer
 
     from fmbench.audio import is_inaudible
 

@@ -10,17 +10,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fmbench.results import (
+from fmbench.files import git_sha
+from fmbench.run.rundir import RunDir, make_run_id
+from fmbench.run.summary import (
     SCHEMA_VERSION,
     IncompleteRunError,
     MetricSummary,
-    RunStore,
     RunStoreError,
     RunSummary,
     SchemaVersionError,
-    git_sha,
     load_summary,
-    make_run_id,
 )
 from fmbench.testing.runs import make_summary, write_synthetic_run
 
@@ -111,7 +110,7 @@ def test_load_summary_from_run_dir_and_missing_path(tmp_path):
 
 
 def test_samples_round_trip_types(tmp_path):
-    store = RunStore(tmp_path / "r")
+    store = RunDir(tmp_path / "r")
     rows = [
         {
             "id": "a",
@@ -139,7 +138,7 @@ def test_samples_round_trip_types(tmp_path):
 
 
 def test_float_values_round_trip_exactly(tmp_path):
-    store = RunStore(tmp_path / "r")
+    store = RunDir(tmp_path / "r")
     values = [0.1, 1 / 3, 1e-300, -2.5e17]
     store.write_samples([{"id": str(i), "m": v} for i, v in enumerate(values)])
     assert [r["m"] for r in store.read_samples()] == values
@@ -147,7 +146,7 @@ def test_float_values_round_trip_exactly(tmp_path):
 
 def test_writing_duplicate_ids_is_refused(tmp_path):
     with pytest.raises(RunStoreError, match="duplicate id 'x'"):
-        RunStore(tmp_path).write_samples([{"id": "x"}, {"id": "x"}])
+        RunDir(tmp_path).write_samples([{"id": "x"}, {"id": "x"}])
 
 
 @pytest.mark.parametrize(
@@ -167,14 +166,14 @@ def test_bad_samples_tables_name_file_and_row(tmp_path, text, pattern):
     path = tmp_path / "samples.csv"
     path.write_text(text)
     with pytest.raises(RunStoreError, match=pattern) as exc:
-        RunStore(tmp_path).read_samples()
+        RunDir(tmp_path).read_samples()
     assert str(path) in str(exc.value)
 
 
 def test_non_utf8_samples(tmp_path):
     (tmp_path / "samples.csv").write_bytes(b"id,caption\na,\xff\xfe\n")
     with pytest.raises(RunStoreError, match="not UTF-8"):
-        RunStore(tmp_path).read_samples()
+        RunDir(tmp_path).read_samples()
 
 
 def test_complete_run_and_manifest_contents(tmp_path):
@@ -237,7 +236,7 @@ def test_a_new_write_invalidates_the_manifest(tmp_path):
 
 
 def test_manifest_needs_samples_and_summary(tmp_path):
-    store = RunStore(tmp_path / "run")
+    store = RunDir(tmp_path / "run")
     store.write_samples([{"id": "a"}])
     with pytest.raises(IncompleteRunError, match="summary.json"):
         store.write_manifest()
@@ -245,7 +244,7 @@ def test_manifest_needs_samples_and_summary(tmp_path):
         "missing summary.json",
         "missing manifest.json (the run did not finish)",
     ]
-    assert RunStore(tmp_path / "nope").problems() == [f"{tmp_path / 'nope'} is not a directory"]
+    assert RunDir(tmp_path / "nope").problems() == [f"{tmp_path / 'nope'} is not a directory"]
 
 
 def test_make_run_id_format():

@@ -12,12 +12,13 @@ from fmbench import hookimpl
 from fmbench.audio import Audio
 from fmbench.benchmark import Benchmark, BenchmarkItem
 from fmbench.cache import Cache
-from fmbench.metric import GeneratorOutput, MetricResult
+from fmbench.contracts import GeneratorOutput, MetricResult
 from fmbench.patch.model import Patch
 from fmbench.plugins import Plugins
 from fmbench.render import RenderSettings
-from fmbench.results import RunStore, load_summary
-from fmbench.runner import RunConfig, RunError, Runner, parse_output
+from fmbench.run.rundir import RunDir
+from fmbench.run.runner import RunConfig, RunError, Runner, parse_output
+from fmbench.run.summary import load_summary
 from fmbench.testing.patches import patch_dict
 
 SETTINGS = RenderSettings(sample_rate=8000, hold_seconds=0.064, release_seconds=0.032)
@@ -210,7 +211,7 @@ def test_every_sample_is_accounted_for(tmp_path, registry, bench):
     assert s1.parse_error and "no parsable specs" in s1.parse_error and s1.audio.peak == 0
     s2 = result.samples[2]
     assert s2.parsed is not None and any(p.path.startswith("coarse") for p in s2.problems)
-    assert RunStore(result.run_dir).is_complete()
+    assert RunDir(result.run_dir).is_complete()
 
 
 def test_failure_policy_scores_failures_and_reports_valid_only(tmp_path, registry, bench):
@@ -279,7 +280,7 @@ def test_unknown_metric_fails_before_any_work(tmp_path, registry, bench):
 
 
 def test_parse_output_cases():
-    from fmbench.metric import Sample
+    from fmbench.contracts import Sample
 
     s = Sample("1", "c")
     parse_output(GeneratorOutput(), s)
@@ -329,7 +330,7 @@ def test_a_generator_that_cannot_start_leaves_no_run_directory(tmp_path, registr
 
 
 def test_bare_distribution_metrics_name_the_default_embedder():
-    from fmbench.runner import plan_metrics
+    from fmbench.run.runner import plan_metrics
 
     class Dist:
         @hookimpl

@@ -65,7 +65,7 @@ def test_installed_plugin_is_usable_by_name(installed_example, monkeypatch):
     import importlib.metadata
 
     from fmbench.audio import Audio
-    from fmbench.metric import Sample
+    from fmbench.contracts import Sample
     from fmbench.plugins import Plugins
 
     ep = next(

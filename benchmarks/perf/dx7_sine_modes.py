@@ -3,9 +3,9 @@
 Renders every voice of the shared DX7 banks (``../shared/data/dx7/syx``) and the golden
 specs A/B/C of spec §2.11 with both sine modes (spec §2.2 settings, int16) and prints: how
 many voices are bit-identical; for the others the maximum int16 difference, the fraction of
-differing samples, the RMS-envelope cosine (spec §4.11, ``fmbench_signal.rms``) and, with
+differing samples, the RMS-envelope cosine (spec §4.11, ``fmbench_plugins.rms.envelope``) and, with
 librosa, the log-mel distance of ``fmbench_dexed.compare`` (dB); the golden statistics of
-both modes. The numbers quoted in :mod:`fmbench_dx7` come from this script.
+both modes. The numbers quoted in :mod:`fmbench_plugins.dx7` come from this script.
 
     python benchmarks/perf/dx7_sine_modes.py [--syx-dir DIR] [--limit N] [--fidelity F]
 """
@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_SYX = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "dx7" / "syx"
-SPECS = Path(__file__).resolve().parents[2] / "plugins" / "fmbench_dx7" / "tests"
+SPECS = Path(__file__).resolve().parents[2] / "plugins" / "fmbench_plugins.dx7" / "tests"
 
 
 def _envelope(x: np.ndarray):
-    from fmbench_signal.rms import rms_envelope
+    from fmbench_plugins.rms.envelope import rms_envelope
 
     from fmbench.audio import Audio
 
@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fidelity", default="reference")
     args = ap.parse_args(argv)
 
-    from fmbench_dx7.renderer import DX7Renderer
-    from fmbench_signal.rms import envelope_cosine
+    from fmbench_plugins.dx7.renderer import DX7Renderer
+    from fmbench_plugins.rms.envelope import envelope_cosine
 
     from fmbench.patch.syx import read_syx
     from fmbench.render import RenderSettings

@@ -13,8 +13,8 @@ import argparse
 import time
 
 import numpy as np
-from fmbench_embeddings.features import LogMelEmbedder, MfccEmbedder
-from fmbench_signal.rms import rms_envelope
+from fmbench_plugins.embeddings.features import LogMelEmbedder, MfccEmbedder
+from fmbench_plugins.rms.envelope import rms_envelope
 
 from fmbench.audio import Audio
 

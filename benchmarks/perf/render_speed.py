@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=64, help="voices in the batch scaling run")
     args = ap.parse_args(argv)
 
-    from fmbench_dx7.renderer import DX7Renderer
+    from fmbench_plugins.dx7.renderer import DX7Renderer
 
     from fmbench.render import RenderSettings
 

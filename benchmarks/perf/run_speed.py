@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fmbench.cache import Cache
 from fmbench.executor import default_workers
-from fmbench.runner import RunConfig, Runner
+from fmbench.run.runner import RunConfig, Runner
 
 TARGETS = {"cold": 60.0, "warm": 3.0}
 

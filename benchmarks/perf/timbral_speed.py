@@ -53,13 +53,13 @@ def render_voices(syx_dir: Path, renderer: str, limit: int | None):
 
 
 def _models(audio) -> dict[str, float]:
-    from fmbench_timbral.metric import _models_extract
+    from fmbench_plugins.timbral.metric import _models_extract
 
     return _models_extract(audio.samples.astype(np.float64), audio.sample_rate)
 
 
 def _fast(audio) -> dict[str, float]:
-    from fmbench_timbral.fast import extract
+    from fmbench_plugins.timbral.audiocommons import extract
 
     return extract(audio.samples.astype(np.float64), audio.sample_rate)
 
@@ -83,7 +83,7 @@ def speed(audios) -> None:
 
 def agreement(labels, audios, ref_cache: Path | None) -> int:
     """Print per-attribute |fast − models| statistics; returns 1 if outside tolerance."""
-    from fmbench_timbral.metric import KEYS
+    from fmbench_plugins.timbral.metric import KEYS
 
     ref: dict[str, dict] = {}
     if ref_cache and ref_cache.exists():

@@ -22,7 +22,7 @@ joined by id with a captions CSV. Paths are relative to the TOML file::
     notes = [60]
 
 Built-in definitions ship inside the package (``fmbench/data/benchmarks/*.toml``) and are
-registered by the ``fmbench_benchmarks`` plugin; :func:`load_benchmark` takes a registered
+registered by the ``fmbench_plugins.benchmarks`` plugin; :func:`load_benchmark` takes a registered
 name or a path to any TOML file.
 """
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from fmbench.errors import FmbenchError
-from fmbench.results import RunStore, RunSummary, load_summary
+from fmbench.run.rundir import RunDir
+from fmbench.run.summary import RunSummary, load_summary
 from fmbench.stats import PairedResult, paired_test
 
 #: Default regression tolerance: a metric may get worse by up to 1% of the baseline's
@@ -27,11 +28,11 @@ class CompareError(FmbenchError):
     """Two runs (or a run and a baseline) cannot be compared."""
 
 
-def _open_run(path: str | os.PathLike[str]) -> tuple[RunSummary, RunStore | None]:
+def _open_run(path: str | os.PathLike[str]) -> tuple[RunSummary, RunDir | None]:
     """A run directory (must be complete) or a bare summary file."""
     p = Path(path)
     if p.is_dir():
-        store = RunStore(p)
+        store = RunDir(p)
         store.require_complete()
         return store.load_summary(), store
     return load_summary(p), None

@@ -20,15 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from fmbench.errors import FmbenchError
-from fmbench.results import (
-    RunStore,
-    RunSummary,
-    atomic_write_bytes,
-    atomic_write_text,
-    load_summary,
-    slugify,
-    summary_from_json_text,
-)
+from fmbench.files import atomic_write_bytes, atomic_write_text, slugify
+from fmbench.run.rundir import RunDir
+from fmbench.run.summary import RunSummary, load_summary, summary_from_json_text
 
 DEFAULT_DIR = Path("leaderboard")
 RUNS_SUBDIR = "runs"
@@ -389,7 +383,7 @@ def submit(
     Refuses incomplete runs and summaries it cannot read; re-submitting the same summary
     is a no-op; a different summary under the same name needs ``force``.
     """
-    store = RunStore(run_dir)
+    store = RunDir(run_dir)
     store.require_complete()
     data = store.summary_path.read_bytes()
     summary = summary_from_json_text(data.decode("utf-8"), store.summary_path)

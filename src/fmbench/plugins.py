@@ -6,8 +6,10 @@ reported (``fmbench plugins``) and skipped. Environment variables:
 
 - ``FMBENCH_STRICT_PLUGINS=1`` turns any plugin problem into a :class:`PluginError`
   (for CI).
-- ``FMBENCH_LOAD_PLUGINS=a,b`` loads only the named entry points (an empty value loads
-  none).
+- ``FMBENCH_LOAD_PLUGINS=a,b`` loads only the named third-party entry points (an empty
+  value loads none). Built-in plugins (the ``fmbench_plugins`` package and ``fmbench``
+  itself) always load: they are registered through the same entry points, but the filter
+  exists to isolate third-party code.
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ from fmbench.errors import PluginError
 from fmbench.registry import Registry
 
 ENTRY_POINT_GROUP = "fmbench"
+#: modules whose entry points are built-in plugins (loaded whatever the filter says)
+BUILTIN_MODULE_PREFIXES = ("fmbench_plugins.", "fmbench.")
+
+
+def is_builtin(module: str) -> bool:
+    """Whether an entry point's module is one of fmbench's own plugins."""
+    return module.split(":")[0].startswith(BUILTIN_MODULE_PREFIXES)
+
 
 #: hook name → the component kind it registers
 HOOK_KINDS: dict[str, ComponentKind] = {
@@ -142,7 +152,7 @@ class Plugins:
 
     def _load_entry_points(self, entry_points: Iterable[importlib.metadata.EntryPoint]) -> None:
         for ep in sorted(entry_points, key=lambda e: e.name):
-            if self.only is not None and ep.name not in self.only:
+            if self.only is not None and ep.name not in self.only and not is_builtin(ep.value):
                 continue
             if ep.name in self.statuses:
                 continue  # the same distribution seen twice on sys.path

@@ -308,7 +308,7 @@ def metric_reward(
 ) -> RewardFn:
     """A reward from any per-sample metric plugin (``metric:NAME`` on the CLI).
 
-    Each completion becomes a :class:`fmbench.metric.Sample` (caption from
+    Each completion becomes a :class:`fmbench.contracts.Sample` (caption from
     ``kwargs["caption"]`` when the dataset has that column, reference patch from
     ``kwargs["answer"]``). Valid patches are rendered with ``renderer`` (default
     ``dx7``) and the default :class:`~fmbench.render.RenderSettings` when the metric
@@ -381,7 +381,7 @@ def metric_reward(
         }
 
     def reward(prompts: Any, completions: Sequence[Any], **kwargs: Any) -> list[float]:
-        from fmbench.metric import Sample
+        from fmbench.contracts import Sample
 
         answers = _answers(kwargs, len(completions))
         captions = kwargs.get("caption") or [""] * len(completions)

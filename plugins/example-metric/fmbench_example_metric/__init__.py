@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from fmbench import hookimpl
-from fmbench.metric import MetricResult, Sample
+from fmbench.contracts import MetricResult, Sample
 
 __version__ = "0.1.0"
 

@@ -5,7 +5,7 @@ fidelity mode) with ``dexed`` on the shared DX7 banks, and by this plugin's test
 
 Definitions:
 
-- **RMS-envelope cosine** — the project's ``rms`` metric (``fmbench_signal.rms``, spec
+- **RMS-envelope cosine** — the project's ``rms`` metric (``fmbench_plugins.rms.envelope``, spec
   §4.11): both clips resampled to 44.1 kHz, frame 2048 / hop 512 centred RMS, envelopes
   aligned at t = 0 and cut to the shorter one, cosine. Scale-invariant, so the engines'
   different output gains do not matter. 1 = same loudness contour.
@@ -38,8 +38,8 @@ FLOOR_DB = 80.0
 
 
 def rms_envelope_cosine(a: Audio, b: Audio) -> float:
-    """The project's RMS-envelope cosine (``fmbench_signal.rms``) between two clips."""
-    from fmbench_signal.rms import RmsCosine, envelope_cosine
+    """The project's RMS-envelope cosine (``fmbench_plugins.rms.envelope``) between two clips."""
+    from fmbench_plugins.rms.envelope import RmsCosine, envelope_cosine
 
     metric = RmsCosine()
     return envelope_cosine(metric.envelope(a), metric.envelope(b))

@@ -59,7 +59,7 @@ def test_distribution_summary():
 
 
 def test_dx7_reference_mode_is_close_to_dexed_on_real_voices():
-    pytest.importorskip("fmbench_dx7.renderer")
+    pytest.importorskip("fmbench_plugins.dx7.renderer")
     from fmbench.patch.syx import read_syx
     from fmbench.plugins import get_registry
 

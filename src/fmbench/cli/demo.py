@@ -45,7 +45,7 @@ def demo_cmd(
     from fmbench.cli.run import _split, format_summary
     from fmbench.executor import default_workers
     from fmbench.leaderboard import render, submit
-    from fmbench.runner import RunConfig, Runner
+    from fmbench.run.runner import RunConfig, Runner
 
     board = out / "leaderboard"
     for spec in _split(generators) or ():

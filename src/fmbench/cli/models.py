@@ -11,7 +11,7 @@ from fmbench.errors import FmbenchError
 
 
 def _store_and_files():
-    from fmbench.models import ModelStore, registered_model_files
+    from fmbench.modelstore import ModelStore, registered_model_files
 
     return ModelStore(), registered_model_files()
 
@@ -100,7 +100,7 @@ def add_cmd(path: str, as_name: str | None, link: bool) -> None:
 @click.argument("name")
 def where_cmd(name: str) -> None:
     """Print the path NAME has (or would have) in the store."""
-    from fmbench.models import ModelStore
+    from fmbench.modelstore import ModelStore
 
     path = ModelStore().where(name)
     click.echo(str(path))

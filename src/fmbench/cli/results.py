@@ -56,7 +56,7 @@ def leaderboard_cmd(
         return
     text = lb.render(lb_dir, fmt=fmt, benchmark=benchmark)
     if output:
-        from fmbench.results import atomic_write_text
+        from fmbench.files import atomic_write_text
 
         atomic_write_text(output, text)
         click.echo(f"wrote {output}")

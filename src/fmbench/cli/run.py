@@ -147,7 +147,7 @@ def run_cmd(
       fmbench run -g outputs:preds.csv --metrics rms,dx7_dist,kad:mfcc --limit 20
       fmbench run -g random --resume          # continue the last interrupted run
     """
-    from fmbench.runner import RunConfig, Runner
+    from fmbench.run.runner import RunConfig, Runner
 
     config = RunConfig(
         benchmark=benchmark,

@@ -47,9 +47,9 @@ def failure_counts(rows: list[dict[str, Any]]) -> Counter[str]:
 def show_cmd(run_dir: Path, n_worst: int, as_json: bool) -> None:
     """Show a run: accounting, metric values, why samples failed, and the worst samples."""
     from fmbench.cli.run import format_summary
-    from fmbench.results import RunStore
+    from fmbench.run.rundir import RunDir
 
-    store = RunStore(run_dir)
+    store = RunDir(run_dir)
     summary = store.load_summary()
     rows = store.read_samples()
     metrics = summary.to_dict()["metrics"]

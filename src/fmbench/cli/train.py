@@ -1,6 +1,6 @@
 """`fmbench train sft|grpo`: fine-tune causal LMs with trl (spec §5.5–5.8).
 
-Thin: options are parsed here, the work is :mod:`fmbench_hf.training` (extra ``train``).
+Thin: options are parsed here, the work is :mod:`fmbench_plugins.hf.training` (extra ``train``).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def _training() -> Any:
             f"training needs the 'train' extra ({', '.join(missing)} missing): "
             "pip install 'fmbench[train]' (torch pinned to your platform's build)"
         )
-    from fmbench_hf import training
+    from fmbench_plugins.hf import training
 
     return training
 

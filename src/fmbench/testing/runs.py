@@ -16,14 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from fmbench.results import (
-    Accounting,
-    BenchmarkRef,
-    ComponentRef,
-    MetricSummary,
-    RunStore,
-    RunSummary,
-)
+from fmbench.run.rundir import RunDir
+from fmbench.run.summary import Accounting, BenchmarkRef, ComponentRef, MetricSummary, RunSummary
 
 __all__ = ["make_summary", "write_synthetic_run"]
 
@@ -84,7 +78,7 @@ def write_synthetic_run(
     generator: str = "random",
     run_id: str | None = None,
     complete: bool = True,
-) -> RunStore:
+) -> RunDir:
     """Write a run whose samples table has one float column per entry of ``columns``
     (plus the contract's bookkeeping columns) and whose summary holds their NaN-skipping
     means with bootstrap CIs; ``set_values`` adds set-level metrics (kind ``set``).
@@ -132,7 +126,7 @@ def write_synthetic_run(
         generator=generator,
         n_items=len(ids),
     )
-    store = RunStore(run_dir)
+    store = RunDir(run_dir)
     store.write_samples(rows)
     store.write_summary(summary)
     if complete:

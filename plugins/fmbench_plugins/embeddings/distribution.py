@@ -1,0 +1,386 @@
+"""Distribution metrics over any registered embedder: FAD (§4.8), KAD (§4.9), KL (§4.7).
+
+Each metric takes an ``embedder`` option (a registry name such as ``"mfcc"``, or an
+embedder object); its identity includes the embedder's identity. Embeddings are cached
+by audio content hash + embedder identity (:mod:`fmbench.cache`) and memoised in the
+metric instance, so the reference side is embedded once per benchmark.
+
+Failures are counted, never dropped silently: a sample whose audio is missing, empty,
+non-finite, or whose embedding fails or contains NaN is left out of the statistics, its
+index and reason are listed in ``MetricResult.reasons`` / ``details["failed"]``, and the
+counts used are in ``details``. A set with too few rows gives NaN with the reason in
+``details["reason"]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from fmbench.audio import Audio, audio_problem
+from fmbench.cache import Cache, make_key
+from fmbench.contracts import MetricResult, Sample
+from fmbench.errors import FmbenchError
+
+VERSION = "0.1.0"
+_BLOCK = 2048
+
+
+# -- pure functions ------------------------------------------------------------------
+
+
+def _sqrtm_psd(s: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh((s + s.T) / 2.0)
+    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+
+
+def frechet_distance(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray, s2: np.ndarray) -> float:
+    """``‖μ1−μ2‖² + tr Σ1 + tr Σ2 − 2 tr sqrt(Σ1 Σ2)``, real and ≥ 0 by construction.
+
+    ``tr sqrt(Σ1Σ2)`` is computed as the sum of square roots of the (clipped, ≥ 0)
+    eigenvalues of the symmetric PSD matrix ``sqrt(Σ1) Σ2 sqrt(Σ1)``, which is similar
+    to ``Σ1Σ2``; no complex arithmetic, no failure on singular covariances.
+    """
+    mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
+    s1, s2 = np.atleast_2d(np.asarray(s1, np.float64)), np.atleast_2d(np.asarray(s2, np.float64))
+    r = _sqrtm_psd(s1)
+    m = r @ s2 @ r
+    eig = np.linalg.eigvalsh((m + m.T) / 2.0)
+    tr_covmean = float(np.sqrt(np.clip(eig, 0.0, None)).sum())
+    diff = mu1 - mu2
+    value = float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * tr_covmean)
+    return max(0.0, value)
+
+
+def gaussian_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and unbiased covariance (divisor n − 1) of the rows of ``x`` (≥ 2 rows)."""
+    x = np.asarray(x, np.float64)
+    return x.mean(axis=0), np.cov(x, rowvar=False, ddof=1).reshape(x.shape[1], x.shape[1])
+
+
+def _sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+    return np.clip(d, 0.0, None)
+
+
+def median_pairwise_distance(x: np.ndarray) -> float:
+    """Median of the n(n−1)/2 Euclidean distances between rows of ``x``; the *lower*
+    middle value when the count is even (as ``torch.median``)."""
+    x = np.asarray(x, np.float64)
+    parts = []
+    for i in range(0, len(x), _BLOCK):
+        d = _sq_dists(x[i : i + _BLOCK], x)
+        rows = np.arange(i, min(i + _BLOCK, len(x)))[:, None]
+        parts.append(d[np.arange(len(x))[None, :] > rows])
+    d = np.sqrt(np.concatenate(parts))
+    k = (len(d) - 1) // 2
+    return float(np.partition(d, k)[k])
+
+
+def _kernel_sum(a: np.ndarray, b: np.ndarray, gamma: float) -> float:
+    total = 0.0
+    for i in range(0, len(a), _BLOCK):
+        total += float(np.exp(-gamma * _sq_dists(a[i : i + _BLOCK], b)).sum())
+    return total
+
+
+def kernel_audio_distance(x: np.ndarray, y: np.ndarray, bandwidth: float) -> float:
+    """``100 ·`` unbiased MMD² with a Gaussian kernel ``exp(−γ‖a−b‖²)``,
+    ``γ = 1 / (2h² + 1e−8)``; ``x`` reference rows (m ≥ 2), ``y`` evaluated rows (n ≥ 2)."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    m, n = len(x), len(y)
+    gamma = 1.0 / (2.0 * bandwidth**2 + 1e-8)
+    kxx = (_kernel_sum(x, x, gamma) - m) / (m * (m - 1))  # the diagonal is exp(0) = 1
+    kyy = (_kernel_sum(y, y, gamma) - n) / (n * (n - 1))
+    kxy = _kernel_sum(x, y, gamma) / (m * n)
+    return 100.0 * (kxx + kyy - 2.0 * kxy)
+
+
+def kl_per_pair(
+    ref_means: np.ndarray, gen_means: np.ndarray, variant: str = "softmax"
+) -> np.ndarray:
+    """``Σ_d p_d (log p_d − log(q_d + 1e−6))`` per row; p from the reference mean
+    embedding, q from the generated one; softmax over all dims, or element-wise sigmoid
+    (not a true divergence; may be negative)."""
+    r, g = np.asarray(ref_means, np.float64), np.asarray(gen_means, np.float64)
+    if variant == "softmax":
+        log_p = r - r.max(axis=1, keepdims=True)
+        log_p -= np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+        gq = g - g.max(axis=1, keepdims=True)
+        q = np.exp(gq) / np.exp(gq).sum(axis=1, keepdims=True)
+    elif variant == "sigmoid":
+        log_p = -np.logaddexp(0.0, -r)
+        q = 1.0 / (1.0 + np.exp(-g))
+    else:
+        raise ValueError(f"unknown KL variant {variant!r}: use 'softmax' or 'sigmoid'")
+    p = np.exp(log_p)
+    return (p * (log_p - np.log(q + 1e-6))).sum(axis=1)
+
+
+# -- metrics -------------------------------------------------------------------------
+
+
+def _resolve_embedder(embedder: Any) -> Any:
+    if isinstance(embedder, str):
+        from fmbench.plugins import get_registry
+
+        return get_registry().create("embedder", embedder)
+    if not hasattr(embedder, "embed") or not hasattr(embedder, "identity"):
+        raise FmbenchError(f"embedder must be a registered name or an embedder, got {embedder!r}")
+    return embedder
+
+
+class _EmbeddingMetric:
+    """Shared machinery: embedder resolution, cached embedding, failure accounting."""
+
+    name = "embedding"
+    column = "embedding"
+
+    def __init__(self, embedder: Any = "mfcc", cache: Any = True, **settings: Any) -> None:
+        self.embedder = _resolve_embedder(embedder)
+        self.cache = cache if isinstance(cache, Cache) else Cache(cache)
+        self.settings = settings
+        opts = ",".join(f"{k}={v}" for k, v in sorted(settings.items()))
+        self.identity = f"{self.name}@{VERSION}[{self.embedder.identity}]({opts})"
+        self._memo: dict[str, np.ndarray] = {}
+
+    def embed(self, audio: Audio | None) -> tuple[np.ndarray | None, str | None]:
+        """``(rows, None)`` or ``(None, reason)`` for one clip (cached by content)."""
+        if audio is None:
+            return None, audio_problem(audio)
+        key = make_key(audio.content_hash, self.embedder.identity)
+        if key not in self._memo:
+            why = audio_problem(audio)
+            if why:
+                return None, why
+            try:
+                e = self.cache.get_or_compute(
+                    "embeddings", key, lambda: np.asarray(self.embedder.embed(audio))
+                )
+            except Exception as exc:  # noqa: BLE001 - one clip's failure is recorded, not fatal
+                return None, f"embedder failed: {type(exc).__name__}: {exc}"
+            self._memo[key] = e
+        e = self._memo[key]
+        if e.ndim != 2 or e.shape[0] == 0:
+            return None, f"embedding has shape {e.shape}, expected (frames ≥ 1, dim)"
+        if not np.isfinite(e).all():
+            return None, "embedding contains NaN or infinite values"
+        return e, None
+
+    def session(self) -> contextlib.AbstractContextManager[Any]:
+        """The embedder's ``session()`` when it has one (checkpoint-based embedders keep
+        their network loaded for the block, through :func:`fmbench.modelstore.loaded_model`,
+        instead of loading it per clip), else a no-op."""
+        session = getattr(self.embedder, "session", None)
+        return session() if callable(session) else contextlib.nullcontext()
+
+    def embed_side(
+        self, samples: Sequence[Sample], attr: str, result: MetricResult, label: str
+    ) -> list[np.ndarray | None]:
+        """Embed ``sample.<attr>`` for every sample; failures go into ``result``."""
+        out: list[np.ndarray | None] = []
+        failed: dict[int, str] = {}
+        with self.session():
+            for i, s in enumerate(samples):
+                e, why = self.embed(getattr(s, attr))
+                out.append(e)
+                if why:
+                    failed[i] = why
+                    result.reasons.setdefault((self.column, i), f"{label}: {why}")
+        result.details.setdefault("failed", {})[label] = {
+            samples[i].id: why for i, why in failed.items()
+        }
+        result.details[f"n_{label}"] = len(samples) - len(failed)
+        result.details[f"n_{label}_failed"] = len(failed)
+        return out
+
+    def embed_sides(
+        self, samples: Sequence[Sample], result: MetricResult
+    ) -> tuple[list[np.ndarray | None], list[np.ndarray | None]]:
+        """Per-sample embeddings of the reference side, then of the generated side."""
+        ref = self.embed_side(samples, "reference_audio", result, "reference")
+        gen = self.embed_side(samples, "audio", result, "generated")
+        return ref, gen
+
+    def embed_sets(
+        self, samples: Sequence[Sample], result: MetricResult
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """All embedding rows of each side stacked, ``(reference, generated)``; the row
+        counts go into ``result.details``."""
+        ref, gen = self.embed_sides(samples, result)
+        x, y = _rows(ref), _rows(gen)
+        result.details.update(rows_reference=len(x), rows_generated=len(y))
+        return x, y
+
+
+def _rows(side: Sequence[np.ndarray | None]) -> np.ndarray:
+    """The rows of every present embedding stacked, or an empty ``(0, 0)`` array."""
+    present = [e for e in side if e is not None]
+    return np.concatenate(present) if present else np.zeros((0, 0))
+
+
+def _nan(result: MetricResult, column: str, reason: str) -> MetricResult:
+    result.set_values[column] = math.nan
+    result.details["reason"] = reason
+    return result
+
+
+class FrechetAudioDistance(_EmbeddingMetric):
+    """FAD between the reference set and the generated set (spec §4.8), lower is better."""
+
+    name = column = "fad"
+
+    def score(self, samples: Sequence[Sample]) -> MetricResult:
+        """One set-level value over all embedding rows of each side."""
+        result = MetricResult()
+        x, y = self.embed_sets(samples, result)
+        if len(x) < 2 or len(y) < 2:
+            return _nan(result, self.column, "FAD needs at least 2 embedding rows on each side")
+        mu1, s1 = gaussian_stats(x)
+        mu2, s2 = gaussian_stats(y)
+        result.set_values[self.column] = frechet_distance(mu1, s1, mu2, s2)
+        return result
+
+    def resampler(self, samples: Sequence[Sample]) -> Callable[[np.ndarray], dict[str, float]]:
+        """Embed once; return ``f(indices) -> {"fad": value}`` for bootstrap resamples of
+        items (with repetition), equal to ``score`` on ``[samples[i] for i in indices]``."""
+        scratch = MetricResult()
+        ref, gen = self.embed_sides(samples, scratch)
+
+        def on(indices: np.ndarray) -> dict[str, float]:
+            x = _rows([ref[i] for i in indices])
+            y = _rows([gen[i] for i in indices])
+            if len(x) < 2 or len(y) < 2:
+                return {self.column: math.nan}
+            return {self.column: frechet_distance(*gaussian_stats(x), *gaussian_stats(y))}
+
+        return on
+
+
+class KernelAudioDistance(_EmbeddingMetric):
+    """KAD (spec §4.9): 100 · unbiased Gaussian-kernel MMD², lower is better.
+
+    ``bandwidth="reference"`` (default) takes the kernel bandwidth from the reference
+    rows, so every system is scored with the same kernel; ``"evaluated"`` takes it from
+    the generated rows as the seed did (seed-compatible); a number fixes it.
+    """
+
+    name = column = "kad"
+
+    def __init__(self, embedder: Any = "mfcc", cache: Any = True, bandwidth: Any = "reference"):
+        if isinstance(bandwidth, str) and bandwidth not in ("reference", "evaluated"):
+            try:
+                bandwidth = float(bandwidth)
+            except ValueError as exc:
+                raise FmbenchError(
+                    f"kad: bandwidth must be 'reference', 'evaluated' or a number, got {bandwidth!r}"
+                ) from exc
+        if not isinstance(bandwidth, str) and not (
+            math.isfinite(float(bandwidth)) and float(bandwidth) > 0
+        ):
+            raise FmbenchError(f"kad: a numeric bandwidth must be > 0, got {bandwidth!r}")
+        super().__init__(embedder, cache, bandwidth=bandwidth)
+        self.bandwidth = bandwidth
+
+    def kernel_bandwidth(self, x: np.ndarray, y: np.ndarray) -> float:
+        """The kernel bandwidth for reference rows ``x`` and generated rows ``y``."""
+        if self.bandwidth == "reference":
+            return median_pairwise_distance(x)
+        if self.bandwidth == "evaluated":
+            return median_pairwise_distance(y)
+        return float(self.bandwidth)
+
+    def score(self, samples: Sequence[Sample]) -> MetricResult:
+        """One set-level value; the bandwidth used is in ``details["bandwidth"]``."""
+        result = MetricResult()
+        x, y = self.embed_sets(samples, result)
+        if len(x) < 2 or len(y) < 2:
+            return _nan(result, self.column, "KAD needs at least 2 embedding rows on each side")
+        h = self.kernel_bandwidth(x, y)
+        result.details["bandwidth"] = h
+        if h == 0.0:
+            result.details["note"] = "bandwidth is 0: the rows it was taken from are identical"
+        result.set_values[self.column] = kernel_audio_distance(x, y, h)
+        return result
+
+    def resampler(self, samples: Sequence[Sample]) -> Callable[[np.ndarray], dict[str, float]]:
+        """Embed and build the kernel once; return ``f(indices) -> {"kad": value}`` for
+        bootstrap resamples of items (with repetition).
+
+        The kernel bandwidth is held at its value on the full sets (a resample changes
+        the data, not the kernel), and the unbiased sums exclude only the diagonal of
+        row *positions*, so a resampled duplicate row pairs with its copy as in ``score``
+        on the resampled list. Uses item-block kernel sums: ``O(items²)`` per resample.
+        """
+        scratch = MetricResult()
+        ref, gen = self.embed_sides(samples, scratch)
+        n_items = len(samples)
+
+        def stack(side: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
+            rows = [e for e in side if e is not None]
+            owner = np.concatenate(
+                [np.full(len(e), i) for i, e in enumerate(side) if e is not None] or [[]]
+            ).astype(np.int64)
+            return (np.concatenate(rows) if rows else np.zeros((0, 1))), owner
+
+        x, ox = stack(ref)
+        y, oy = stack(gen)
+        if len(x) < 2 or len(y) < 2:
+            return lambda indices: {self.column: math.nan}
+        h = self.kernel_bandwidth(x, y)
+        gamma = 1.0 / (2.0 * h**2 + 1e-8)
+
+        def block_sums(a: np.ndarray, oa: np.ndarray, b: np.ndarray, ob: np.ndarray) -> np.ndarray:
+            out = np.zeros((n_items, n_items))
+            pb = np.zeros((len(b), n_items))
+            pb[np.arange(len(b)), ob] = 1.0
+            for i in range(0, len(a), _BLOCK):
+                k = np.exp(-gamma * _sq_dists(a[i : i + _BLOCK], b)) @ pb
+                np.add.at(out, oa[i : i + _BLOCK], k)
+            return out
+
+        bxx, byy, bxy = block_sums(x, ox, x, ox), block_sums(y, oy, y, oy), block_sums(x, ox, y, oy)
+        rx = np.bincount(ox, minlength=n_items).astype(np.float64)
+        ry = np.bincount(oy, minlength=n_items).astype(np.float64)
+
+        def on(indices: np.ndarray) -> dict[str, float]:
+            c = np.bincount(np.asarray(indices), minlength=n_items).astype(np.float64)
+            m, n = float(c @ rx), float(c @ ry)
+            if m < 2 or n < 2:
+                return {self.column: math.nan}
+            kxx = (c @ bxx @ c - m) / (m * (m - 1))
+            kyy = (c @ byy @ c - n) / (n * (n - 1))
+            kxy = (c @ bxy @ c) / (m * n)
+            return {self.column: float(100.0 * (kxx + kyy - 2.0 * kxy))}
+
+        return on
+
+
+class KlDivergence(_EmbeddingMetric):
+    """KL(reference ‖ generated) of softmaxed mean embeddings, per id-paired sample
+    (spec §4.7); the run value is the mean over pairs, lower is better."""
+
+    name = column = "kl"
+
+    def __init__(self, embedder: Any = "mfcc", cache: Any = True, variant: str = "softmax"):
+        if variant not in ("softmax", "sigmoid"):
+            raise FmbenchError(f"kl: variant must be 'softmax' or 'sigmoid', got {variant!r}")
+        super().__init__(embedder, cache, variant=variant)
+        self.variant = variant
+
+    def score(self, samples: Sequence[Sample]) -> MetricResult:
+        """Per-sample KL; NaN (with the reason) where either side failed."""
+        values = np.full(len(samples), math.nan)
+        result = MetricResult(per_sample={self.column: values})
+        ref, gen = self.embed_sides(samples, result)
+        ok = [i for i in range(len(samples)) if ref[i] is not None and gen[i] is not None]
+        if ok:
+            r = np.stack([ref[i].mean(axis=0) for i in ok])
+            g = np.stack([gen[i].mean(axis=0) for i in ok])
+            values[ok] = kl_per_pair(r, g, self.variant)
+        result.details["n_pairs"] = len(ok)
+        return result

@@ -1,0 +1,40 @@
+"""Hugging Face causal-LM generators and training recipes (spec §5).
+
+- ``hf`` generator (:class:`fmbench_plugins.hf.generator.HFGenerator`): a transformers checkpoint
+  folder, optionally with a peft adapter; ``--generator hf:PATH`` or a named generator
+  from ``fmbench.toml`` (``[generators.NAME] type = "hf"``, see :mod:`fmbench.config`).
+- training (:mod:`fmbench_plugins.hf.training`): ``fmbench train sft|grpo`` with trl.
+- prompts (:mod:`fmbench_plugins.hf.prompt`): the seed's templates and think control, hash-checked.
+
+Heavy libraries (torch, transformers, peft, trl) are imported only when a generator is
+built or training starts; install them with ``pip install 'fmbench[hf]'`` (generation)
+or ``'fmbench[train]'`` (training).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fmbench import hookimpl
+
+VERSION = "0.1.0"
+
+
+def _hf(**options: Any):
+    from fmbench_plugins.hf.generator import HFGenerator
+
+    return HFGenerator(**options)
+
+
+@hookimpl
+def fmbench_register_generators(register):
+    """Register the ``hf`` generator (``hf:PATH`` fills the ``model`` option)."""
+    register(
+        "hf",
+        _hf,
+        summary="a transformers causal LM folder (+ optional peft adapter), spec §5 prompts",
+        arg_option="model",
+        version=VERSION,
+        extras=("hf",),
+        requires=("torch", "transformers"),
+    )

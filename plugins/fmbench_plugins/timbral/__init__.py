@@ -1,0 +1,71 @@
+"""Built-in AC (AudioCommons timbral) metrics, spec §4.10.
+
+- ``timbral``: the original timbral-models 0.4.0 through one compatibility shim
+  (:mod:`fmbench_plugins.timbral.compat`). Its PyPI metadata names the retired ``sklearn``
+  package, so it is not a normal dependency; install it with
+  ``pip install --no-deps timbral-models==0.4.0 six pyloudnorm`` (plus the
+  ``fmbench[timbral]`` extra for librosa and scikit-learn).
+- ``timbral-fast``: our own vectorised implementation of the same eight models
+  (:mod:`fmbench_plugins.timbral.audiocommons`), agreeing with ``timbral`` and several times faster.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fmbench import hookimpl
+
+_INSTALL = "pip install --no-deps timbral-models==0.4.0 six pyloudnorm"
+
+
+def _make_models(**options: Any) -> Any:
+    """Build the ``timbral`` metric (timbral-models through the shim)."""
+    from fmbench_plugins.timbral.metric import TimbralMetric
+
+    return TimbralMetric("models", prefix="timbral", **options)
+
+
+def _make_fast(**options: Any) -> Any:
+    """Build the ``timbral-fast`` metric (our implementation)."""
+    from fmbench_plugins.timbral.metric import TimbralMetric
+
+    return TimbralMetric("fast", prefix="timbral_fast", **options)
+
+
+def _outputs(prefix: str, what: str) -> list[tuple[str, str, str]]:
+    return [
+        (f"{prefix}_l1", "lower", f"AC: mean |Δ| of the 8 {what} attributes (÷100; table's AC)"),
+        (f"{prefix}_mse", "lower", f"mean Δ² of the 8 {what} attributes (÷100)"),
+        (f"{prefix}_cosine", "higher", f"cosine of the 8 {what} attribute vectors"),
+    ]
+
+
+@hookimpl
+def fmbench_register_metrics(register):
+    """Register ``timbral`` and ``timbral-fast``."""
+    register(
+        "timbral",
+        _make_models,
+        summary=("AC timbral attribute error via timbral-models 0.4.0 (install: " + _INSTALL + ")"),
+        direction="lower",
+        metric_kind="paired_audio",
+        needs=("audio", "reference_audio"),
+        outputs=_outputs("timbral", "timbral-models"),
+        extras=("timbral",),
+        requires=("timbral_models", "librosa", "sklearn", "pyloudnorm", "six"),
+        aliases=("ac",),
+        version="0.1.0",
+    )
+    register(
+        "timbral-fast",
+        _make_fast,
+        summary="AC timbral attribute error, fmbench's vectorised implementation of the 8 models",
+        direction="lower",
+        metric_kind="paired_audio",
+        needs=("audio", "reference_audio"),
+        outputs=_outputs("timbral_fast", "timbral-fast"),
+        extras=("timbral",),
+        requires=("librosa", "pyloudnorm"),
+        aliases=("ac-fast",),
+        version="0.1.0",
+    )

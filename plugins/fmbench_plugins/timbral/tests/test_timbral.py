@@ -1,0 +1,254 @@
+"""Tests for the AC timbral metrics: shim, formulas, fast-vs-models agreement, bad input."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fmbench_plugins.timbral import audiocommons as fast
+from fmbench_plugins.timbral.metric import KEYS, TimbralMetric, distances, normalise
+
+from fmbench.audio import Audio
+from fmbench.contracts import Sample
+
+HAVE_MODELS = importlib.util.find_spec("timbral_models") is not None
+needs_models = pytest.mark.skipif(
+    not HAVE_MODELS,
+    reason="timbral-models not installed (pip install --no-deps timbral-models==0.4.0 six)",
+)
+SYX = Path(__file__).resolve().parents[4] / ".." / "shared" / "data" / "dx7" / "syx"
+
+
+def fm_tone(seconds=1.5, sr=48_000, f0=220.0, index=3.0, decay=2.0, ratio=2.0, seed=0):
+    """A decaying two-operator FM tone with a little noise (deterministic)."""
+    t = np.arange(int(seconds * sr)) / sr
+    env = np.exp(-decay * t) * np.minimum(1.0, t / 0.01)
+    mod = index * np.exp(-decay * 2 * t) * np.sin(2 * np.pi * f0 * ratio * t)
+    y = 0.4 * env * np.sin(2 * np.pi * f0 * t + mod)
+    y += 1e-3 * np.random.default_rng(seed).standard_normal(len(t)) * env
+    return y
+
+
+def models_extract(x, sr):
+    from fmbench_plugins.timbral.metric import _models_extract
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _models_extract(np.asarray(x, dtype=np.float64), sr)
+
+
+# ------------------------------------------------------------------------------ shim
+
+
+@needs_models
+def test_shim_makes_timbral_models_compute_all_attributes():
+    import librosa
+    import timbral_models.Timbral_Hardness as hard_mod
+    import timbral_models.timbral_util as util_mod
+
+    out = models_extract(fm_tone(1.0, 44_100), 44_100)
+    assert list(out) == list(KEYS)
+    assert all(math.isfinite(v) for v in out.values())
+    assert all(0.0 <= out[k] <= 100.0 for k in KEYS[:7]) and out["reverb"] in (0.0, 1.0)
+    # scoped: the real modules are back in place and untouched
+    assert hard_mod.np is np and hard_mod.librosa is librosa and util_mod.librosa is librosa
+    assert not hasattr(np.lib, "pad")
+
+
+@needs_models
+def test_shim_restores_modules_after_an_error():
+    import librosa
+    import timbral_models.timbral_util as util_mod
+    from fmbench_plugins.timbral.compat import patched
+
+    with pytest.raises(ValueError), patched() as tm:
+        assert util_mod.librosa is not librosa
+        tm.timbral_extractor(np.zeros(1000), fs=44_100, verbose=False)  # silence raises
+    assert util_mod.librosa is librosa
+
+
+@needs_models
+def test_shim_upsampling_path_uses_keyword_resample():
+    from fmbench_plugins.timbral.compat import patched
+
+    with patched() as tm:
+        y, sr = tm.timbral_util.check_upsampling(np.sin(np.arange(2205) * 0.1), 22_050)
+    assert sr == 44_100 and abs(len(y) - 4410) <= 1
+
+
+# -------------------------------------------------------------------------- formulas
+
+
+def test_distances_match_hand_computed_values():
+    a = np.array([50, 20, 80, 0, 40, 60, 10, 1], dtype=float)
+    b = np.array([30, 20, 100, 10, 40, 50, 30, 0], dtype=float)
+    # ÷100 for the first seven: d = [.2, 0, -.2, -.1, 0, .1, -.2, 1]
+    l1, mse, cos = distances(a, b)
+    assert l1 == pytest.approx((0.2 + 0 + 0.2 + 0.1 + 0 + 0.1 + 0.2 + 1) / 8)
+    assert mse == pytest.approx((0.04 + 0.04 + 0.01 + 0.01 + 0.04 + 1) / 8)
+    av, bv = a / 100, b / 100
+    av[7], bv[7] = 1, 0
+    expected_cos = av @ bv / (np.linalg.norm(av) * np.linalg.norm(bv) + 1e-12)
+    assert cos == pytest.approx(expected_cos)
+
+
+def test_nan_attributes_count_as_zero_and_zero_vectors_are_safe():
+    a = np.array([np.nan] * 8)
+    b = np.array([100, 0, 0, 0, 0, 0, 0, 1], dtype=float)
+    assert normalise(a).tolist() == [0.0] * 8
+    l1, mse, cos = distances(a, b)
+    assert l1 == pytest.approx(2 / 8) and mse == pytest.approx(2 / 8) and cos == 0.0
+    assert distances(a, a) == (0.0, 0.0, 0.0)
+
+
+# ----------------------------------------------------------------- fast vs models
+
+
+CLIPS = {
+    "bell": dict(f0=440.0, index=5.0, decay=1.5, ratio=3.5),
+    "bass": dict(f0=55.0, index=2.0, decay=0.8, ratio=1.0),
+    "pluck": dict(f0=196.0, index=8.0, decay=6.0, ratio=2.0),
+}
+
+
+@needs_models
+@pytest.mark.parametrize("name", sorted(CLIPS))
+def test_fast_agrees_with_timbral_models(name):
+    x = fm_tone(2.0, **CLIPS[name])
+    ref = models_extract(x, 48_000)
+    ours = fast.extract(x, 48_000)
+    for k in KEYS[:7]:
+        assert ours[k] == pytest.approx(ref[k], abs=0.5), k
+    assert ours["reverb"] == ref["reverb"]
+
+
+@needs_models
+@pytest.mark.slow
+def test_fast_agrees_with_timbral_models_on_the_256_shared_voices():
+    from fmbench.patch.syx import read_syx
+    from fmbench.plugins import get_registry
+    from fmbench.render import RenderSettings
+
+    renderer = get_registry().create("renderer", "dx7")
+    diffs = []
+    for path in sorted(SYX.glob("*.syx")):
+        for voice in read_syx(path):
+            audio = renderer.render(voice.to_patch(), RenderSettings())
+            x = audio.samples.astype(np.float64)
+            try:
+                ref = models_extract(x, audio.sample_rate)
+            except Exception:  # noqa: BLE001 - then ours must fail as well
+                with pytest.raises(Exception):  # noqa: B017
+                    fast.extract(x, audio.sample_rate)
+                continue
+            ours = fast.extract(x, audio.sample_rate)
+            diffs.append([ours[k] - ref[k] for k in KEYS])
+    d = np.abs(np.array(diffs))
+    assert len(d) > 200
+    assert (np.median(d[:, :7], axis=0) <= 0.5).all() and d[:, :7].max() <= 2.0
+    assert not d[:, 7].any()
+
+
+def test_fast_is_deterministic():
+    x = fm_tone(1.0, 44_100, f0=330.0)
+    assert fast.extract(x, 44_100) == fast.extract(x.copy(), 44_100)
+
+
+def test_fast_median_filter_equals_scipy():
+    from scipy.ndimage import median_filter
+
+    a = np.random.default_rng(1).random((40, 57))
+    a[3, :] = 0.5  # ties
+    for axis, size in ((1, (1, 31)), (0, (31, 1))):
+        expected = median_filter(a, size=size, mode="reflect")
+        np.testing.assert_array_equal(fast.median_filter_axis(a, 31, axis), expected)
+    short = np.random.default_rng(2).random((3, 7))  # shorter than the kernel: folds again
+    np.testing.assert_array_equal(
+        fast.median_filter_axis(short, 31, 1), median_filter(short, size=(1, 31), mode="reflect")
+    )
+
+
+# ----------------------------------------------------------------- metric, bad input
+
+
+def _sample(i, audio, ref):
+    return Sample(id=str(i), caption="", audio=audio, reference_audio=ref)
+
+
+def test_metric_columns_reasons_and_bad_input():
+    metric = TimbralMetric("fast", prefix="timbral_fast", cache=None)
+    tone = Audio(fm_tone(1.0, 48_000).astype(np.float32), 48_000)
+    other = Audio(fm_tone(0.7, 44_100, f0=110.0).astype(np.float32), 44_100)  # rate/length
+    low = Audio(fm_tone(0.5, 22_050).astype(np.float32), 22_050)  # resampled to 44.1 kHz
+    silent = Audio(np.zeros(48_000, dtype=np.float32), 48_000)
+    tiny = Audio(np.array([0.1, -0.1] * 20, dtype=np.float32), 48_000)  # < 1 frame
+    nan = Audio(np.full(1000, np.nan, dtype=np.float32), 48_000)
+    samples = [
+        _sample(0, tone, tone),
+        _sample(1, other, tone),
+        _sample(2, low, tone),
+        _sample(3, silent, tone),
+        _sample(4, tiny, tone),
+        _sample(5, nan, tone),
+        _sample(6, None, tone),
+    ]
+    res = metric.score(samples)
+    l1 = res.per_sample["timbral_fast_l1"]
+    cos = res.per_sample["timbral_fast_cosine"]
+    assert set(res.per_sample) == {"timbral_fast_l1", "timbral_fast_mse", "timbral_fast_cosine"}
+    assert l1[0] == 0.0 and cos[0] == pytest.approx(1.0)
+    assert np.isfinite(l1[1]) and np.isfinite(l1[2]) and l1[1] > 0
+    # failed extraction → zero vector (seed §4.10): l1 = mean of the reference vector
+    ref_vec = normalise(np.array([res.details["raw_b"][k][3] for k in KEYS]))
+    for i in (3, 4, 5):
+        assert l1[i] == pytest.approx(np.mean(np.abs(ref_vec))), i
+        assert cos[i] == 0.0
+        assert "generated" in res.reasons[("timbral_fast_l1", i)]
+    assert "silent" in res.reasons[("timbral_fast_l1", 3)]
+    assert "NaN" in res.reasons[("timbral_fast_l1", 5)]
+    assert math.isnan(l1[6]) and res.reasons[("timbral_fast_l1", 6)] == "no generated audio"
+    assert res.details["n_with_undefined_attributes"] == 3
+    assert math.isnan(res.details["raw_a"]["hardness"][3])
+
+
+def test_reference_features_are_computed_once_and_cached(tmp_path, monkeypatch):
+    from fmbench_plugins.timbral import metric as metric_mod
+
+    from fmbench.cache import Cache
+
+    calls = []
+    identity, fn = metric_mod.EXTRACTORS["fast"]
+
+    def counting(x, sr):
+        calls.append(len(x))
+        return fn(x, sr)
+
+    monkeypatch.setitem(metric_mod.EXTRACTORS, "fast", (identity, counting))
+    ref = Audio(fm_tone(0.6, 44_100).astype(np.float32), 44_100)
+    gens = [Audio(fm_tone(0.6, 44_100, f0=f).astype(np.float32), 44_100) for f in (200, 300)]
+    m = TimbralMetric("fast", cache=Cache(tmp_path))
+    first = m.score([_sample(i, g, ref) for i, g in enumerate(gens)])
+    assert len(calls) == 3  # one reference + two generated clips
+    fresh = TimbralMetric("fast", cache=Cache(tmp_path))  # new process: disk cache
+    second = fresh.score([_sample(i, g, ref) for i, g in enumerate(gens)])
+    assert len(calls) == 3
+    np.testing.assert_array_equal(first.per_sample["timbral_l1"], second.per_sample["timbral_l1"])
+
+
+def test_both_metrics_are_registered_with_directions():
+    from fmbench.plugins import get_registry
+
+    reg = get_registry()
+    for name, prefix in (("timbral", "timbral"), ("timbral-fast", "timbral_fast")):
+        info = reg.get("metric", name) if hasattr(reg, "get") else reg.info("metric", name)
+        outs = {o.name: str(o.direction) for o in info.outputs}
+        assert outs == {
+            f"{prefix}_l1": "lower",
+            f"{prefix}_mse": "lower",
+            f"{prefix}_cosine": "higher",
+        }
+        assert str(info.metric_kind) == "paired_audio"

@@ -1,0 +1,315 @@
+"""The run directory: ``runs/<run-id>/`` with a samples table, ``summary.json`` and a manifest.
+
+A run directory holds
+
+* ``samples.csv`` – one row per benchmark item (see ``docs/leaderboard.md`` and the run
+  contract): text columns, boolean flags, JSON columns and one float column per metric
+  output (NaN allowed, with the reason in a ``note:<column>`` column);
+* ``summary.json`` – a versioned :class:`RunSummary` (``schema_version`` =
+  :data:`SCHEMA_VERSION`);
+* ``manifest.json`` – the sha256 and size of every other file, written **last**.
+
+A run is complete only when all three exist and every hash in the manifest matches
+(HELM's ``_is_run_completed`` idea): a run killed half-way is never mistaken for a
+finished one. Every write is atomic (temporary file + :func:`os.replace`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import hashlib
+import io
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from fmbench.files import atomic_write_text, sha256_file, slugify
+from fmbench.run.summary import (
+    SCHEMA_VERSION,
+    SUMMARY_JSON,
+    IncompleteRunError,
+    RunStoreError,
+    RunSummary,
+    load_summary,
+)
+
+SAMPLES_CSV = "samples.csv"
+MANIFEST_JSON = "manifest.json"
+
+#: Columns of ``samples.csv`` that hold text (everything else that parses as a float is one).
+TEXT_COLUMNS = frozenset({"id", "caption", "raw_output", "parse_error", "patch", "audio_hash"})
+#: Boolean columns, written as ``True``/``False``.
+BOOL_COLUMNS = frozenset({"parsed_ok", "valid", "repaired", "rendered", "inaudible"})
+#: Columns holding JSON (written compactly).
+JSON_COLUMNS = frozenset({"problems"})
+NOTE_PREFIX = "note:"
+
+
+def make_run_id(
+    benchmark: str,
+    generator: str,
+    *,
+    when: _dt.datetime | None = None,
+    key: str | None = None,
+) -> str:
+    """``<benchmark>-<generator>-<YYYYmmdd-HHMMSS>-<short hash>``.
+
+    The short hash is 6 hex digits of sha256 over ``key`` (e.g. the run's configuration)
+    plus the timestamp, or of random bytes when ``key`` is None.
+    """
+    when = when or _dt.datetime.now(_dt.UTC)
+    stamp = when.strftime("%Y%m%d-%H%M%S")
+    material = (key.encode() + stamp.encode()) if key is not None else os.urandom(16)
+    short = hashlib.sha256(material).hexdigest()[:6]
+    return f"{slugify(benchmark)}-{slugify(generator)}-{stamp}-{short}"
+
+
+# --------------------------------------------------------------------------------------
+# samples table encoding
+
+
+def _encode_cell(column: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else repr(value)
+    if isinstance(value, (int, str)):
+        return str(value)
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    try:  # numpy scalars
+        return _encode_cell(column, value.item())
+    except AttributeError:
+        return str(value)
+
+
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no", ""}
+
+
+def _decode_cell(column: str, text: str, where: str) -> Any:
+    if column in TEXT_COLUMNS or column.startswith(NOTE_PREFIX):
+        return text
+    if column in BOOL_COLUMNS:
+        low = text.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise RunStoreError(f"{where}: column {column!r} must be True/False, not {text!r}")
+    if column in JSON_COLUMNS:
+        if not text.strip():
+            return []
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise RunStoreError(f"{where}: column {column!r} is not valid JSON") from None
+    if not text.strip():
+        return math.nan
+    try:
+        return float(text)
+    except ValueError:
+        return text  # an extra text column we do not know about
+
+
+def read_samples_csv(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Read a samples CSV into typed rows; bad input raises :class:`RunStoreError` naming
+    the file and row (empty file, no ``id`` column, empty or duplicate ids)."""
+    path = Path(path)
+    if not path.exists():
+        raise RunStoreError(f"{path}: no such file")
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            header = reader.fieldnames
+            if not header:
+                raise RunStoreError(f"{path}: empty file (expected a header row with 'id')")
+            if "id" not in header:
+                raise RunStoreError(f"{path}: missing column 'id' (columns: {', '.join(header)})")
+            dupes = sorted({c for c in header if header.count(c) > 1})
+            if dupes:
+                raise RunStoreError(f"{path}: duplicate column(s) {', '.join(dupes)}")
+            rows: list[dict[str, Any]] = []
+            seen: dict[str, int] = {}
+            for line_no, raw in enumerate(reader, start=2):
+                where = f"{path}, row {line_no}"
+                if None in raw:
+                    raise RunStoreError(f"{where}: more cells than header columns")
+                rid = (raw.get("id") or "").strip()
+                if not rid:
+                    raise RunStoreError(f"{where}: empty 'id'")
+                if rid in seen:
+                    raise RunStoreError(
+                        f"{where}: duplicate id {rid!r} (first seen in row {seen[rid]})"
+                    )
+                seen[rid] = line_no
+                rows.append({k: _decode_cell(k, v or "", where) for k, v in raw.items()})
+    except UnicodeDecodeError as exc:
+        raise RunStoreError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except csv.Error as exc:
+        raise RunStoreError(f"{path}: malformed CSV ({exc})") from None
+    return rows
+
+
+def samples_to_csv_text(rows: Iterable[Mapping[str, Any]]) -> str:
+    """Encode rows as CSV text. Columns are the union of keys in first-seen order."""
+    rows = list(rows)
+    columns: list[str] = []
+    seen: set[str] = set()
+    for row in rows:
+        for key in row:
+            if key not in seen:
+                seen.add(key)
+                columns.append(key)
+    if rows and "id" not in seen:
+        raise RunStoreError("samples rows must have an 'id' column")
+    ids = [str(row.get("id")) for row in rows]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise RunStoreError(f"samples rows have duplicate id {dup!r}")
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_encode_cell(c, row.get(c)) for c in columns])
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------------------
+# the run store
+
+
+class RunDir:
+    """Reads and writes one run directory (``runs/<run-id>/``).
+
+    Typical writer sequence: :meth:`write_samples`, :meth:`write_summary`, then
+    :meth:`write_manifest` (last). :meth:`is_complete` checks the result.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike[str]):
+        self.run_dir = Path(run_dir)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.run_dir)!r})"
+
+    @property
+    def samples_path(self) -> Path:
+        """``<run_dir>/samples.csv``."""
+        return self.run_dir / SAMPLES_CSV
+
+    @property
+    def summary_path(self) -> Path:
+        """``<run_dir>/summary.json``."""
+        return self.run_dir / SUMMARY_JSON
+
+    @property
+    def manifest_path(self) -> Path:
+        """``<run_dir>/manifest.json``."""
+        return self.run_dir / MANIFEST_JSON
+
+    def _invalidate(self) -> None:
+        # Any new write makes an existing manifest stale: remove it first so a crash
+        # between this write and the next manifest never leaves a "complete" run.
+        try:
+            self.manifest_path.unlink()
+        except FileNotFoundError:
+            pass
+
+    def write_samples(self, rows: Iterable[Mapping[str, Any]]) -> Path:
+        """Write the per-sample table atomically (CSV; see the module docstring)."""
+        text = samples_to_csv_text(rows)
+        self._invalidate()
+        atomic_write_text(self.samples_path, text)
+        return self.samples_path
+
+    def read_samples(self) -> list[dict[str, Any]]:
+        """Read the per-sample table into typed rows (floats for metric columns, NaN for
+        empty cells, bools for flags, a list for ``problems``)."""
+        return read_samples_csv(self.samples_path)
+
+    def write_summary(self, summary: RunSummary) -> Path:
+        """Write ``summary.json`` atomically (strict JSON: NaN is stored as null)."""
+        text = summary.to_json()
+        self._invalidate()
+        atomic_write_text(self.summary_path, text)
+        return self.summary_path
+
+    def load_summary(self) -> RunSummary:
+        """Read and validate ``summary.json``."""
+        return load_summary(self.summary_path)
+
+    def _files(self) -> list[Path]:
+        files = []
+        for p in sorted(self.run_dir.rglob("*")):
+            if not p.is_file() or (p.name == MANIFEST_JSON and p.parent == self.run_dir):
+                continue
+            if p.name.endswith(".part") or p.name.startswith("."):
+                continue  # temporaries and hidden state (e.g. resume checkpoints)
+            files.append(p)
+        return files
+
+    def write_manifest(self) -> Path:
+        """Write ``manifest.json`` (sha256 + size of every file in the run, sorted by path),
+        atomically. Call it last: it is what marks the run complete."""
+        missing = [n for n in (SAMPLES_CSV, SUMMARY_JSON) if not (self.run_dir / n).is_file()]
+        if missing:
+            raise IncompleteRunError(
+                f"{self.run_dir}: cannot write the manifest before {', '.join(missing)}"
+            )
+        entries = [
+            {
+                "path": p.relative_to(self.run_dir).as_posix(),
+                "sha256": sha256_file(p),
+                "size": p.stat().st_size,
+            }
+            for p in self._files()
+        ]
+        doc = {"schema_version": SCHEMA_VERSION, "files": entries}
+        atomic_write_text(self.manifest_path, json.dumps(doc, indent=2) + "\n")
+        return self.manifest_path
+
+    def problems(self) -> list[str]:
+        """Why the run is not complete (an empty list means it is)."""
+        if not self.run_dir.is_dir():
+            return [f"{self.run_dir} is not a directory"]
+        out = [
+            f"missing {n}" for n in (SAMPLES_CSV, SUMMARY_JSON) if not (self.run_dir / n).is_file()
+        ]
+        if not self.manifest_path.is_file():
+            return [*out, f"missing {MANIFEST_JSON} (the run did not finish)"]
+        try:
+            doc = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            entries = {e["path"]: e for e in doc["files"]}
+            for e in entries.values():
+                str(e["sha256"]), int(e["size"])
+        except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            return [*out, f"unreadable {MANIFEST_JSON} ({exc.__class__.__name__}: {exc})"]
+        for name in (SAMPLES_CSV, SUMMARY_JSON):
+            if name not in entries and (self.run_dir / name).is_file():
+                out.append(f"{name} is not listed in {MANIFEST_JSON}")
+        for rel, e in sorted(entries.items()):
+            p = self.run_dir / rel
+            if not p.is_file():
+                out.append(f"missing {rel} (listed in {MANIFEST_JSON})")
+            elif p.stat().st_size != int(e["size"]) or sha256_file(p) != e["sha256"]:
+                out.append(f"{rel} changed after the manifest was written (hash mismatch)")
+        return out
+
+    def is_complete(self) -> bool:
+        """True when samples, summary and manifest exist and every manifest hash matches."""
+        return not self.problems()
+
+    def require_complete(self) -> None:
+        """Raise :class:`IncompleteRunError` (listing what is wrong) unless complete."""
+        problems = self.problems()
+        if problems:
+            raise IncompleteRunError(
+                f"{self.run_dir}: incomplete run: {'; '.join(problems)}. "
+                f"Finish it with `fmbench run ... --run-dir {self.run_dir} --resume`."
+            )
