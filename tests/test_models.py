@@ -285,6 +285,7 @@ def test_runner_stops_before_work_when_model_files_are_missing(tmp_path, monkeyp
             "m",
             direction="higher",
             metric_kind="audio",
+            worst=0.0,
             model_files=(_file(),),
         )
     )

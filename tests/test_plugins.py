@@ -11,7 +11,12 @@ import pytest
 
 from fmbench import hookimpl
 from fmbench.components import ComponentKind, Direction, MetricKind, Need
-from fmbench.errors import ComponentUnavailableError, PluginError, UnknownComponentError
+from fmbench.errors import (
+    ComponentConflictError,
+    ComponentUnavailableError,
+    PluginError,
+    UnknownComponentError,
+)
 from fmbench.plugins import HOOK_KINDS, Plugins
 
 
@@ -53,7 +58,7 @@ class AllHooks:
             direction="higher",
             metric_kind="paired_audio",
             needs=("audio", "reference_audio"),
-            outputs=[("loud_a", "higher"), ("loud_b", "lower", "second column")],
+            outputs=[("loud_a", "higher", "", 0.0), ("loud_b", "lower", "second column", 1.0)],
         )
 
     @hookimpl
@@ -233,10 +238,31 @@ def test_duplicate_component_names_are_reported():
             register("echo", object, summary="clash")
 
     plugins = Plugins(load_entry_points=False, strict=False)
+    first = plugins.register(AllHooks(), "all-hooks")
+    second = plugins.register(Other(), "other")
+    # no silent winner: neither claim is used, and both plugins report the conflict
+    with pytest.raises(ComponentConflictError, match="'all-hooks' and 'other'"):
+        plugins.registry.get("generator", "echo")
+    for status in (first, second):
+        assert any(
+            "'echo' is registered by plugins 'all-hooks' and 'other'" in e for e in status.errors
+        )
+    assert "echo" not in plugins.registry.names("generator")
+    # the rest of the first plugin's components still load
+    assert plugins.registry.get("renderer", "null").plugin == "all-hooks"
+
+
+def test_duplicate_names_are_fatal_in_strict_mode():
+    class Other:
+        @hookimpl
+        def fmbench_register_generators(self, register):
+            register("echo", object, summary="clash")
+
+    plugins = Plugins(load_entry_points=False, strict=True)
     plugins.register(AllHooks(), "all-hooks")
-    status = plugins.register(Other(), "other")
-    assert plugins.registry.get("generator", "echo").plugin == "all-hooks"
-    assert any("already registered by plugin 'all-hooks'" in e for e in status.errors)
+    plugins.register(Other(), "other")
+    with pytest.raises(PluginError, match="'all-hooks' and 'other'"):
+        plugins.registry
 
 
 def test_unavailable_component_names_the_extra():

@@ -133,6 +133,7 @@ class FakePlugin:
             direction="higher",
             metric_kind="paired_audio",
             needs=("audio", "reference_audio"),
+            worst=0.0,
         )
         register(
             "set_loudness",
@@ -151,7 +152,7 @@ class FakePlugin:
             needs=("patch", "reference_patch"),
             outputs=[{"name": "similar", "direction": "higher", "worst": 0.0}],
         )
-        register("broken", Broken, summary="x", direction="lower", metric_kind="patch")
+        register("broken", Broken, summary="x", direction="lower", metric_kind="patch", worst=1.0)
 
 
 @pytest.fixture
@@ -184,6 +185,7 @@ def _reset_calls():
 
 def _run(tmp_path, registry, bench, **kw):
     resume = kw.pop("resume", False)
+    kw.setdefault("workers", 1)  # the fake renderer counts its calls in this process
     config = RunConfig(benchmark="unit", generator="fake", n_boot=50, **kw)
     return Runner(
         config,
@@ -388,4 +390,8 @@ def test_direct_audio_outputs_are_scored_without_a_patch(tmp_path, bench):
     assert summary["accounting"]["n_generated"] == 6 and summary["accounting"]["n_valid"] == 6
     assert summary["accounting"]["n_rendered"] == 0
     assert summary["metrics"]["peak_match"]["n"] == 6
-    assert summary["metrics"]["similar"]["n"] == 0 and summary["metrics"]["similar"]["n_nan"] == 6
+    # a patch metric has nothing to compare for audio without a patch: every item counts,
+    # with the worst value and the metric's own reason
+    similar = summary["metrics"]["similar"]
+    assert similar["n"] == similar["n_items"] == 6 and similar["value"] == 0.0
+    assert similar["valid_only"]["n"] == 0

@@ -37,7 +37,7 @@ from typing import Any
 
 from fmbench.errors import FmbenchError
 from fmbench.patch.model import Patch
-from fmbench.render import RenderSettings
+from fmbench.render import DEFAULT_RENDERER, RenderSettings
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class Benchmark:
     test: tuple[BenchmarkItem, ...]
     train: tuple[BenchmarkItem, ...] = ()
     render: RenderSettings = field(default_factory=RenderSettings)
-    renderer: str = "dx7"
+    renderer: str = DEFAULT_RENDERER
     metrics: tuple[str, ...] = ()  # default metric specs, e.g. ("rms", "kad:mfcc")
     embedder: str = "mfcc"  # the embedder a bare distribution metric (kad, fad, kl) uses
     source: Path | None = None  # the TOML file it was loaded from
@@ -125,7 +125,7 @@ def read_definition(path: str | os.PathLike[str]) -> dict[str, Any]:
     need(isinstance(version, (str, int)), "'version' is required (a string such as \"1\")")
     doc["version"] = str(version)
     need(isinstance(doc.get("description", ""), str), "'description' must be a string")
-    need(isinstance(doc.get("renderer", "dx7"), str), "'renderer' must be a string")
+    need(isinstance(doc.get("renderer", DEFAULT_RENDERER), str), "'renderer' must be a string")
     need(isinstance(doc.get("embedder", "mfcc"), str), "'embedder' must be a string")
     metrics = doc.get("metrics", [])
     need(
@@ -194,7 +194,7 @@ def load_benchmark_file(path: str | os.PathLike[str]) -> Benchmark:
         test=test,
         train=train,
         render=settings,
-        renderer=doc.get("renderer", "dx7"),
+        renderer=doc.get("renderer", DEFAULT_RENDERER),
         metrics=tuple(doc.get("metrics", ())),
         embedder=doc.get("embedder", "mfcc"),
         source=path,

@@ -63,6 +63,25 @@ class Need(StrEnum):
     CAPTION = "caption"
 
 
+def lazy_factory(reference: str) -> Callable[..., Any]:
+    """A factory for ``"package.module:attr"``: imports the module only when a run builds
+    the component, so registering never imports heavy code."""
+    module_name, sep, attr = reference.partition(":")
+    if not sep or not module_name or not attr.replace(".", "").replace("_", "").isalnum():
+        raise ValueError(f"a lazy factory is 'package.module:attr', not {reference!r}")
+
+    def build(**options: Any) -> Any:
+        import importlib
+
+        target: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            target = getattr(target, part)
+        return target(**options)
+
+    build.__name__ = build.__qualname__ = f"lazy({reference})"
+    return build
+
+
 @dataclass(frozen=True)
 class ModelFile:
     """A weight file a component needs, resolved inside the model store."""
@@ -78,9 +97,11 @@ class ModelFile:
 class MetricOutput:
     """One named value a metric produces (a metric may produce several columns).
 
-    ``worst`` is the value a failed sample (unparsable or invalid output) receives under
-    the runner's default "score as failure" policy when the metric cannot score it
-    itself; None means the sample stays NaN and is counted as such.
+    ``worst`` is the value an item receives under the default ``score-as-failure`` policy
+    when it failed upstream (unparsable, invalid, unrenderable or non-finite output) or
+    when the metric could not score it (NaN): the worst value the output can take, so
+    every item counts. It is required for every per-sample output (the outputs of all
+    metrics except ``set`` ones); see docs/plugins.md.
     """
 
     name: str
@@ -123,6 +144,8 @@ class ComponentInfo:
     metric_kind: MetricKind | None = None
     needs: frozenset[Need] = field(default_factory=frozenset)
     outputs: tuple[MetricOutput, ...] = ()
+    #: the worst value of the single default output (metrics that declare no ``outputs``)
+    worst: float | None = None
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
@@ -131,9 +154,22 @@ class ComponentInfo:
             if self.direction is None or self.metric_kind is None:
                 raise ValueError(f"metric {self.name!r} must declare direction and metric_kind")
             if not self.outputs:
-                object.__setattr__(
-                    self, "outputs", (MetricOutput(self.name, self.direction, self.summary),)
-                )
+                default = MetricOutput(self.name, self.direction, self.summary, self.worst)
+                object.__setattr__(self, "outputs", (default,))
+            if self.per_sample:
+                lacking = [o.name for o in self.outputs if o.worst is None]
+                if lacking:
+                    raise ValueError(
+                        f"metric {self.name!r} must declare the worst value of its per-sample "
+                        f"output(s) {', '.join(lacking)} (register(..., worst=...) or a 4th "
+                        "element of each output): failed items are scored with it. "
+                        "See docs/plugins.md"
+                    )
+
+    @property
+    def per_sample(self) -> bool:
+        """Whether this metric scores each item (every kind except ``set``)."""
+        return self.kind is ComponentKind.METRIC and self.metric_kind != MetricKind.SET
 
     @property
     def missing_modules(self) -> tuple[str, ...]:

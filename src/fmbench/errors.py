@@ -32,3 +32,11 @@ class ComponentUnavailableError(FmbenchError):
 
 class PluginError(FmbenchError):
     """A plugin failed to load or misbehaved (fatal only in strict mode)."""
+
+
+class ComponentConflictError(FmbenchError, ValueError):
+    """Two plugins registered the same component name: neither is used."""
+
+    def __init__(self, message: str, plugins: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.plugins = plugins

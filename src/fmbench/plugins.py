@@ -32,8 +32,9 @@ from fmbench.components import (
     MetricKind,
     MetricOutput,
     Need,
+    lazy_factory,
 )
-from fmbench.errors import PluginError
+from fmbench.errors import ComponentConflictError, PluginError
 from fmbench.registry import Registry
 
 ENTRY_POINT_GROUP = "fmbench"
@@ -99,7 +100,9 @@ def _coerce_output(output: Any) -> MetricOutput:
         return output
     if isinstance(output, dict):
         return MetricOutput(**{**output, "direction": Direction(output["direction"])})
-    name, direction, *rest = output
+    name, direction, *rest = output  # (name, direction[, description[, worst]])
+    if len(rest) > 1 and rest[1] is not None:
+        rest[1] = float(rest[1])
     return MetricOutput(name, Direction(direction), *rest)
 
 
@@ -116,6 +119,8 @@ def _coerce_metadata(kind: ComponentKind, metadata: dict[str, Any]) -> dict[str,
         md["metric_kind"] = MetricKind(md["metric_kind"])
     if "needs" in md:
         md["needs"] = frozenset(Need(n) for n in md["needs"])
+    if md.get("worst") is not None:
+        md["worst"] = float(md["worst"])
     if "outputs" in md:
         md["outputs"] = tuple(_coerce_output(o) for o in md["outputs"])
     return md
@@ -235,12 +240,20 @@ class Plugins:
                     info = ComponentInfo(
                         kind=_kind,
                         name=name,
-                        factory=factory,
+                        factory=lazy_factory(factory) if isinstance(factory, str) else factory,
                         summary=summary,
                         plugin=_status.name,
                         **_coerce_metadata(_kind, metadata),
                     )
-                    registry.add(info)
+                    try:
+                        registry.add(info)
+                    except ComponentConflictError as exc:
+                        # reported on every plugin involved; the hook goes on registering
+                        for other in self.statuses.values():
+                            if other is not _status and other.name in exc.plugins:
+                                other.errors.append(str(exc))
+                        self._problem(_status, str(exc))
+                        return
                     _status.components.append(f"{_kind}:{name}")
 
                 try:

@@ -8,6 +8,7 @@ from typing import Any
 
 from fmbench.components import ComponentInfo, ComponentKind
 from fmbench.errors import (
+    ComponentConflictError,
     ComponentSpecError,
     ComponentUnavailableError,
     UnknownComponentError,
@@ -22,20 +23,43 @@ class Registry:
             k: {} for k in ComponentKind
         }
         self._aliases: dict[ComponentKind, dict[str, str]] = {k: {} for k in ComponentKind}
+        #: names claimed by more than one plugin → those plugins (none of them is used)
+        self._conflicts: dict[ComponentKind, dict[str, list[str]]] = {k: {} for k in ComponentKind}
 
     def add(self, info: ComponentInfo) -> None:
-        """Add a component; raises ValueError if its name or an alias is already taken."""
-        taken = self._by_kind[info.kind].keys() | self._aliases[info.kind].keys()
+        """Add a component. A name or alias another plugin already claimed is a conflict:
+        both claims are withdrawn (a lookup names both plugins) and
+        :class:`ComponentConflictError` is raised, so no plugin wins silently."""
+        kind = info.kind
+        taken = self._by_kind[kind].keys() | self._aliases[kind].keys()
         for label in (info.name, *info.aliases):
+            if label in self._conflicts[kind]:
+                self._conflicts[kind][label].append(info.plugin)
+                raise ComponentConflictError(
+                    self._conflict_message(kind, label), tuple(self._conflicts[kind][label])
+                )
             if label in taken:
-                owner = self.get(info.kind, label)
-                raise ValueError(
-                    f"{info.kind} name {label!r} from plugin {info.plugin!r} is already "
-                    f"registered by plugin {owner.plugin!r}"
+                owner = self.get(kind, label)
+                self._withdraw(owner)
+                self._conflicts[kind][label] = [owner.plugin, info.plugin]
+                raise ComponentConflictError(
+                    self._conflict_message(kind, label), tuple(self._conflicts[kind][label])
                 )
         self._by_kind[info.kind][info.name] = info
         for alias in info.aliases:
             self._aliases[info.kind][alias] = info.name
+
+    def _withdraw(self, info: ComponentInfo) -> None:
+        self._by_kind[info.kind].pop(info.name, None)
+        for alias in info.aliases:
+            self._aliases[info.kind].pop(alias, None)
+
+    def _conflict_message(self, kind: ComponentKind, label: str) -> str:
+        plugins = " and ".join(repr(p) for p in self._conflicts[kind][label])
+        return (
+            f"{kind} name {label!r} is registered by plugins {plugins}; neither is used. "
+            "Uninstall one of them, or limit third-party plugins with FMBENCH_LOAD_PLUGINS"
+        )
 
     def names(self, kind: ComponentKind | str) -> list[str]:
         return sorted(self._by_kind[ComponentKind(kind)])
@@ -58,6 +82,10 @@ class Registry:
         canonical = self._aliases[kind].get(name, name)
         if canonical in table:
             return table[canonical]
+        if name in self._conflicts[kind]:
+            raise ComponentConflictError(
+                self._conflict_message(kind, name), tuple(self._conflicts[kind][name])
+            )
         labels = sorted(table.keys() | self._aliases[kind].keys())
         close = difflib.get_close_matches(name, labels, n=3, cutoff=0.6)
         raise UnknownComponentError(kind, name, close, sorted(table))

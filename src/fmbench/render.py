@@ -7,8 +7,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+
 from fmbench.audio import Audio
 from fmbench.patch.model import Patch
+
+#: the renderer a benchmark uses unless it names another
+DEFAULT_RENDERER = "dx7"
 
 
 @dataclass(frozen=True)
@@ -146,14 +151,14 @@ def _check_op(op: int) -> None:
 
 
 def render_ablation(
-    patch: Patch, settings: RenderSettings, *, off: int, renderer: str | Renderer = "dx7"
+    patch: Patch, settings: RenderSettings, *, off: int, renderer: str | Renderer = DEFAULT_RENDERER
 ) -> Audio:
     """Render ``patch`` with OP``off`` silenced (see :func:`ablate_patch`)."""
     return resolve_renderer(renderer).render(ablate_patch(patch, off), settings)
 
 
 def render_isolated(
-    patch: Patch, settings: RenderSettings, *, op: int, renderer: str | Renderer = "dx7"
+    patch: Patch, settings: RenderSettings, *, op: int, renderer: str | Renderer = DEFAULT_RENDERER
 ) -> Audio:
     """Render OP``op`` and its modulators only, OP``op`` as the sole carrier
     (see :func:`isolate_patch`)."""
@@ -179,22 +184,36 @@ def _render_one(renderer: Renderer, settings: RenderSettings, patch: Patch) -> A
     return renderer.render(patch, settings)
 
 
-def _render_compact(renderer: Renderer, settings: RenderSettings, patch: Patch) -> Any:
-    """A render as int16 when the settings quantise (half the bytes to ship between
-    processes; exact, since such audio lies on the int16 grid), else the Audio itself."""
-    audio = renderer.render(patch, settings)
-    return audio.to_int16() if settings.quantize_int16 else audio
+def render_key(patch: Patch, renderer_identity: str, settings: RenderSettings) -> str:
+    """The content key of one render: patch content, renderer identity and settings (the
+    render cache's key, and the part of a score key that stands for generated audio)."""
+    from fmbench.cache import make_key
+
+    return make_key(patch.content_hash, renderer_identity, settings.key)
 
 
-def _expand(settings: RenderSettings, result: Any) -> Audio:
-    return result if isinstance(result, Audio) else Audio.from_int16(result, settings.sample_rate)
+def pack_render(audio: Audio, settings: RenderSettings) -> np.ndarray:
+    """A render's compact stored form: int16 when the settings quantise (half the bytes;
+    exact, since such audio lies on the int16 grid), else its float32 samples."""
+    return audio.to_int16() if settings.quantize_int16 else audio.samples
+
+
+def unpack_render(stored: np.ndarray, settings: RenderSettings) -> Audio:
+    """Inverse of :func:`pack_render`."""
+    if stored.dtype == np.int16:
+        return Audio.from_int16(stored, settings.sample_rate)
+    return Audio(stored, settings.sample_rate)
+
+
+def _render_compact(renderer: Renderer, settings: RenderSettings, patch: Patch) -> np.ndarray:
+    return pack_render(renderer.render(patch, settings), settings)
 
 
 def render_batch(
     patches: Iterable[Patch],
     settings: RenderSettings,
     *,
-    renderer: str | Renderer = "dx7",
+    renderer: str | Renderer = DEFAULT_RENDERER,
     renderer_options: dict[str, Any] | None = None,
     workers: int = 1,
     chunk_size: int = 4,
@@ -231,7 +250,7 @@ def render_batch(
             results = ex.map(
                 partial(_render_compact, instance, settings), patches, chunksize=chunk_size
             )
-            yield from (_expand(settings, r) for r in results)
+            yield from (unpack_render(r, settings) for r in results)
     finally:
         if own:
             ex.close()

@@ -51,6 +51,7 @@ def fmbench_register_metrics(register):
         summary="absolute RMS level difference (dB) between generated and reference audio",
         version=__version__,
         direction="lower",
+        worst=120.0,  # dB: the whole dynamic range of 16-bit audio and then some
         metric_kind="paired_audio",
         needs=("audio", "reference_audio"),
     )

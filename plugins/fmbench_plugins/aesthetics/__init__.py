@@ -54,7 +54,8 @@ def fmbench_register_metrics(register):
         metric_kind="audio",
         needs=("audio",),
         outputs=[
-            (f"audiobox_{a.lower()}", "higher", f"Audiobox Aesthetics {_DESCRIPTIONS[a]}")
+            # worst: the bottom of the 1-10 rating scale the model was trained on
+            (f"audiobox_{a.lower()}", "higher", f"Audiobox Aesthetics {_DESCRIPTIONS[a]}", 1.0)
             for a in AXES
         ],
         extras=("aesthetics",),

@@ -61,6 +61,7 @@ def fmbench_register_metrics(register):
         _factory("ClapTextAudio", column="clap"),
         summary="CLAP text–audio cosine: caption vs generated audio (spec §4.4)",
         direction="higher",
+        worst=-1.0,  # a cosine
         metric_kind="text_audio",
         needs=("audio", "caption"),
         **_common(),
@@ -72,6 +73,7 @@ def fmbench_register_metrics(register):
         "'Synthesized ' (text–audio, NOT audio–audio)",
         aliases=("clap_synth",),
         direction="higher",
+        worst=-1.0,  # a cosine
         metric_kind="text_audio",
         needs=("audio", "caption"),
         **_common(),
@@ -81,6 +83,7 @@ def fmbench_register_metrics(register):
         _factory("ClapAudioAudio"),
         summary="CLAP audio–audio cosine: generated vs reference audio embedding",
         direction="higher",
+        worst=-1.0,  # a cosine
         metric_kind="paired_audio",
         needs=("audio", "reference_audio"),
         **_common(),

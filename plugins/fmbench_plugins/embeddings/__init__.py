@@ -41,6 +41,9 @@ def fmbench_register_embedders(register):
     )
 
 
+#: the largest per-pair KL of the softmax variant: log(1 / 1e-6)
+KL_WORST = 13.815510557964274
+
 #: (name, class in .distribution, metric kind, summary) of the distribution metrics
 DISTRIBUTION_METRICS = (
     (
@@ -77,4 +80,7 @@ def fmbench_register_metrics(register):
             needs=("audio", "reference_audio"),
             version=VERSION,
             arg_option="embedder",
+            # set-level distances have no per-item worst; kl's per-pair value is at most
+            # log(1e6) (p sums to 1 and q + 1e-6 >= 1e-6 in the softmax variant)
+            **({"worst": KL_WORST} if kind != "set" else {}),
         )

@@ -13,15 +13,24 @@ from fmbench import hookimpl
 
 VERSION = "0.1.0"
 
-#: the output columns of ``patch_errors``: (name, direction, description)
-GROUP_OUTPUTS: tuple[tuple[str, str, str], ...] = (
-    ("topology_match", "higher", "1 if modmatrix and outmatrix equal the reference's"),
-    ("algorithm_match", "higher", "1 if the topology is the reference's DX7 algorithm"),
-    ("feedback_error", "lower", "|Δfeedback| / 7"),
-    ("envelope_error", "lower", "mean |Δ|/99 over eg_rate and eg_level"),
-    ("freq_cents_error", "lower", "mean |Δ| in cents of operator frequencies at note 60"),
-    ("freq_mode_mismatch", "lower", "fraction of operators whose fixed_freq flag differs"),
-    ("level_error", "lower", "mean |Δol| / 99"),
+#: the largest |Δ| in cents between two DX7 operator frequencies: a fixed 1 Hz operator
+#: against a ratio operator near 16 kHz (2^14 = 16384 ≈ 16 kHz / 1 Hz)
+MAX_CENTS = 1200.0 * 14
+
+#: the output columns of ``patch_errors``: (name, direction, description, worst value)
+GROUP_OUTPUTS: tuple[tuple[str, str, str, float], ...] = (
+    ("topology_match", "higher", "1 if modmatrix and outmatrix equal the reference's", 0.0),
+    ("algorithm_match", "higher", "1 if the topology is the reference's DX7 algorithm", 0.0),
+    ("feedback_error", "lower", "|Δfeedback| / 7", 1.0),
+    ("envelope_error", "lower", "mean |Δ|/99 over eg_rate and eg_level", 1.0),
+    (
+        "freq_cents_error",
+        "lower",
+        "mean |Δ| in cents of operator frequencies at note 60",
+        MAX_CENTS,
+    ),
+    ("freq_mode_mismatch", "lower", "fraction of operators whose fixed_freq flag differs", 1.0),
+    ("level_error", "lower", "mean |Δol| / 99", 1.0),
 )
 
 
@@ -46,6 +55,7 @@ def fmbench_register_metrics(register):
         direction="higher",
         metric_kind="patch",
         needs=("raw_output",),
+        worst=0.0,
         version=VERSION,
     )
     register(
@@ -55,6 +65,7 @@ def fmbench_register_metrics(register):
         direction="higher",
         metric_kind="patch",
         needs=("raw_output",),
+        worst=0.0,
         version=VERSION,
     )
     register(
@@ -64,6 +75,7 @@ def fmbench_register_metrics(register):
         direction="higher",
         metric_kind="patch",
         needs=("patch", "reference_patch"),
+        worst=0.0,
         version=VERSION,
     )
     register(
@@ -74,6 +86,7 @@ def fmbench_register_metrics(register):
         metric_kind="patch",
         needs=("patch", "reference_patch"),
         aliases=("param_similarity",),
+        worst=0.0,
         version=VERSION,
     )
     register(

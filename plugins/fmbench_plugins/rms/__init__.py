@@ -25,5 +25,6 @@ def fmbench_register_metrics(register):
         metric_kind="paired_audio",
         needs=("audio", "reference_audio"),
         aliases=("rms_cosine",),
+        worst=0.0,  # the cosine of two non-negative envelopes lies in [0, 1]
         version="0.1.0",
     )

@@ -32,11 +32,18 @@ def _make_fast(**options: Any) -> Any:
     return TimbralMetric("fast", prefix="timbral_fast", **options)
 
 
-def _outputs(prefix: str, what: str) -> list[tuple[str, str, str]]:
+def _outputs(prefix: str, what: str) -> list[tuple[str, str, str, float]]:
+    # attributes lie in 0..100, so the ÷100 errors lie in [0, 1] and the cosine of two
+    # non-negative attribute vectors in [0, 1]: the worst values are 1, 1 and 0
     return [
-        (f"{prefix}_l1", "lower", f"AC: mean |Δ| of the 8 {what} attributes (÷100; table's AC)"),
-        (f"{prefix}_mse", "lower", f"mean Δ² of the 8 {what} attributes (÷100)"),
-        (f"{prefix}_cosine", "higher", f"cosine of the 8 {what} attribute vectors"),
+        (
+            f"{prefix}_l1",
+            "lower",
+            f"AC: mean |Δ| of the 8 {what} attributes (÷100; table's AC)",
+            1.0,
+        ),
+        (f"{prefix}_mse", "lower", f"mean Δ² of the 8 {what} attributes (÷100)", 1.0),
+        (f"{prefix}_cosine", "higher", f"cosine of the 8 {what} attribute vectors", 0.0),
     ]
 
 

@@ -39,6 +39,16 @@ from fmbench.run.summary import (
 
 SAMPLES_CSV = "samples.csv"
 MANIFEST_JSON = "manifest.json"
+CONFIG_JSON = "config.json"
+GENERATIONS_JSONL = "generations.jsonl"
+GENERATOR_JSON = "generator.json"
+SCORES_DIR = "scores"
+LOCK_FILE = ".lock"
+
+
+class RunLockedError(RunStoreError):
+    """Another live process owns the run directory."""
+
 
 #: Columns of ``samples.csv`` that hold text (everything else that parses as a float is one).
 TEXT_COLUMNS = frozenset({"id", "caption", "raw_output", "parse_error", "patch", "audio_hash"})
@@ -182,18 +192,140 @@ def samples_to_csv_text(rows: Iterable[Mapping[str, Any]]) -> str:
 
 
 # --------------------------------------------------------------------------------------
-# the run store
+# the run directory
+
+
+def _jsonable(value: Any) -> Any:
+    """``json.dumps`` fallback: numpy scalars and arrays as Python values, else str()."""
+    import numpy as np
+
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
 
 
 class RunDir:
-    """Reads and writes one run directory (``runs/<run-id>/``).
+    """Owns every file of one run directory (``runs/<run-id>/``).
 
-    Typical writer sequence: :meth:`write_samples`, :meth:`write_summary`, then
-    :meth:`write_manifest` (last). :meth:`is_complete` checks the result.
+    - ``config.json``: the run's configuration (what must match to resume);
+    - ``generations.jsonl``: one record per generated item, appended batch by batch, each
+      with the generator identity it came from (a torn last line is ignored);
+    - ``generator.json``: the generator identity of the run;
+    - ``scores/<metric>.json``: one metric's result with the key of everything it was
+      computed from (reused on resume only when that key matches);
+    - ``samples.csv``, ``summary.json`` and, last, ``manifest.json`` (the completion mark);
+    - ``.lock``: held (``flock``) by the one process writing the run; it dies with it.
+
+    Typical writer sequence: :meth:`lock`, :meth:`write_config`, generations, scores,
+    :meth:`write_samples`, :meth:`write_summary`, then :meth:`write_manifest` (last).
     """
 
     def __init__(self, run_dir: str | os.PathLike[str]):
         self.run_dir = Path(run_dir)
+        self._lock_fd: int | None = None
+
+    # -- ownership -------------------------------------------------------------------
+    def lock(self) -> None:
+        """Take the run directory for this process (creating it), or raise
+        :class:`RunLockedError` naming the live holder. The lock is an ``flock`` on
+        ``.lock``: the kernel releases it when the holder exits, however it exits."""
+        import fcntl
+        import socket
+
+        if self._lock_fd is not None:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        path = self.run_dir / LOCK_FILE
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "unknown"
+            os.close(fd)
+            raise RunLockedError(
+                f"{self.run_dir} is in use by another fmbench process ({holder}); wait for "
+                "it to finish, or choose another --run-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode(), 0)
+        self._lock_fd = fd
+
+    def unlock(self) -> None:
+        """Release :meth:`lock` (also released automatically when the process exits)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    # -- configuration, generations, scores -------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        """``<run_dir>/config.json``."""
+        return self.run_dir / CONFIG_JSON
+
+    def write_config(self, config: Mapping[str, Any]) -> None:
+        """Write ``config.json`` (the fields a resume must match)."""
+        atomic_write_text(self.config_path, json.dumps(config, indent=2, default=_jsonable) + "\n")
+
+    def config_matches(self, wanted: Mapping[str, Any]) -> bool:
+        """Whether ``config.json`` exists and holds ``wanted`` (ignoring the version)."""
+        try:
+            stored = json.loads(self.config_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        stored.pop("fmbench_version", None)
+        wanted = dict(wanted)
+        wanted.pop("fmbench_version", None)
+        return stored == json.loads(json.dumps(wanted, default=_jsonable))
+
+    def read_generations(self) -> dict[str, dict[str, Any]]:
+        """Stored generation records by item id (later lines win; torn lines skipped)."""
+        path = self.run_dir / GENERATIONS_JSONL
+        done: dict[str, dict[str, Any]] = {}
+        if not path.exists():
+            return done
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                rec = json.loads(line)
+                done[str(rec["id"])] = rec
+            except (ValueError, KeyError, TypeError):
+                continue  # a line torn by a kill: that item is generated again
+        return done
+
+    def append_generations(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Append generation records durably (flushed and fsynced before returning)."""
+        path = self.run_dir / GENERATIONS_JSONL
+        with path.open("a", encoding="utf-8") as f:
+            for rec in records:
+                f.write(json.dumps(rec, default=_jsonable) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+    def write_generator(self, identity: str) -> None:
+        """Record the generator identity of the run (``generator.json``)."""
+        atomic_write_text(self.run_dir / GENERATOR_JSON, json.dumps({"identity": identity}))
+
+    def read_scores(self, label: str) -> dict[str, Any] | None:
+        """A stored metric result (``scores/<label>.json``), or None if absent/unreadable."""
+        path = self.run_dir / SCORES_DIR / f"{label}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def write_scores(self, label: str, data: Mapping[str, Any]) -> None:
+        """Store one metric's result (``scores/<label>.json``, NaN allowed)."""
+        text = json.dumps(data, default=_jsonable, allow_nan=True)
+        atomic_write_text(self.run_dir / SCORES_DIR / f"{label}.json", text)
+
+    def drop_scores(self, label: str) -> None:
+        """Remove a stored metric result (e.g. one that failed validation)."""
+        try:
+            (self.run_dir / SCORES_DIR / f"{label}.json").unlink()
+        except FileNotFoundError:
+            pass
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.run_dir)!r})"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,9 @@ class BenchmarkRef:
     version: str
     identity: str
     n_items: int
+    #: sha256 of the evaluated item ids (sorted, newline-joined): runs are comparable
+    #: item by item only when it matches; empty in summaries written before it existed
+    items_sha256: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""
@@ -66,12 +69,26 @@ class BenchmarkRef:
             "version": self.version,
             "identity": self.identity,
             "n_items": self.n_items,
+            "items_sha256": self.items_sha256,
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> BenchmarkRef:
         """Inverse of :meth:`to_dict`."""
-        return cls(str(d["name"]), str(d["version"]), str(d["identity"]), int(d["n_items"]))
+        return cls(
+            str(d["name"]),
+            str(d["version"]),
+            str(d["identity"]),
+            int(d["n_items"]),
+            str(d.get("items_sha256", "")),
+        )
+
+
+def items_sha256(ids: Iterable[str]) -> str:
+    """The item-set hash recorded as :attr:`BenchmarkRef.items_sha256`."""
+    import hashlib
+
+    return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -142,8 +159,11 @@ class Estimate:
 class MetricSummary:
     """One metric output column of a run: its value, CI, direction and provenance.
 
-    ``value`` follows the run's failure policy; ``valid_only`` holds the seed-compatible
-    number over valid samples only (None when the run did not compute it).
+    ``value`` follows the run's failure policy; ``valid_only`` holds the number over
+    valid samples only, as the original work reported it (None when not computed).
+    ``metric_identity`` is the component identity (plugin, name, version, settings);
+    ``n_items`` is how many items the value had to cover: a per-sample value over fewer
+    (``n < n_items``) is incomplete, and every reader flags it.
     """
 
     metric: str
@@ -159,6 +179,13 @@ class MetricSummary:
     #: how the 95% CI was computed: "bootstrap" (percentile, per-sample metrics) or
     #: "jackknife" (delete-one, normal approximation; set-level metrics)
     ci_method: str = "bootstrap"
+    n_items: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """Whether the value covers every item it had to (always true for set-level
+        values and for summaries written before ``n_items`` was recorded)."""
+        return self.kind == "set" or self.n_items == 0 or self.n == self.n_items
 
     def __post_init__(self) -> None:
         if self.direction not in ("higher", "lower"):
@@ -187,6 +214,7 @@ class MetricSummary:
             "ci_method": self.ci_method,
             "n": self.n,
             "n_nan": self.n_nan,
+            "n_items": self.n_items,
             "valid_only": None if self.valid_only is None else self.valid_only.to_dict(),
         }
 
@@ -206,6 +234,7 @@ class MetricSummary:
             kind=str(d.get("kind", "")),
             valid_only=None if vo is None else Estimate.from_dict(vo),
             ci_method=str(d.get("ci_method", "bootstrap")),
+            n_items=int(d.get("n_items", 0) or 0),
         )
 
 
