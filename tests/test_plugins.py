@@ -262,7 +262,7 @@ def test_duplicate_names_are_fatal_in_strict_mode():
     plugins.register(AllHooks(), "all-hooks")
     plugins.register(Other(), "other")
     with pytest.raises(PluginError, match="'all-hooks' and 'other'"):
-        plugins.registry
+        _ = plugins.registry
 
 
 def test_unavailable_component_names_the_extra():
