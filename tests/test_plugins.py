@@ -365,3 +365,71 @@ def test_install_hint_overrides_the_generic_advice():
     plugins.register(Hinted(), "hinted")
     reason = plugins.registry.get("renderer", "hinted").unavailable_reason()
     assert reason.endswith("pip install the-real-dist")
+
+
+def test_plugins_add_commands_through_the_hook():
+    import click
+
+    @click.command("hello")
+    def hello() -> None:
+        click.echo("hi")
+
+    class Commands:
+        @hookimpl
+        def fmbench_register_commands(self, cli):
+            cli.add_command(hello)
+
+    class Broken:
+        @hookimpl
+        def fmbench_register_commands(self, cli):
+            raise RuntimeError("boom")
+
+    class Clash:
+        @hookimpl
+        def fmbench_register_commands(self, cli):
+            cli.add_command(click.Command("run", callback=lambda: None))
+
+    group = click.Group("fmbench")
+    core_run = click.Command("run", callback=lambda: None)
+    group.add_command(core_run)
+    plugins = Plugins(load_entry_points=False, strict=False)
+    ok = plugins.register(Commands(), "commands")
+    broken = plugins.register(Broken(), "broken")
+    clash = plugins.register(Clash(), "clash")
+    plugins.register_commands(group)
+    assert group.commands["hello"] is hello and "command:hello" in ok.components
+    assert group.commands["run"] is core_run  # a plugin cannot replace a command
+    assert any("already a command" in e for e in clash.errors)
+    assert any("RuntimeError: boom" in e for e in broken.errors)
+
+
+def test_train_is_a_plugin_command_and_the_core_cli_imports_no_plugin():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, fmbench.cli\n"
+        "assert not [m for m in sys.modules if m.startswith('fmbench_plugins')], sys.modules\n"
+        "from click.testing import CliRunner\n"
+        "r = CliRunner().invoke(fmbench.cli.main, ['train', '--help'])\n"
+        "assert r.exit_code == 0 and 'sft' in r.output, r.output\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_lazy_module_attr_factories():
+    from fmbench.components import lazy_factory
+
+    class Lazy:
+        @hookimpl
+        def fmbench_register_generators(self, register):
+            register(
+                "lazy-random", "fmbench_plugins.baselines.generators:RandomGenerator", summary="x"
+            )
+
+    plugins = Plugins(load_entry_points=False, strict=True)
+    plugins.register(Lazy(), "lazy")
+    gen = plugins.registry.create("generator", "lazy-random")
+    assert type(gen).__name__ == "RandomGenerator"
+    with pytest.raises(ValueError, match="package.module:attr"):
+        lazy_factory("no-colon-here")

@@ -1,23 +1,55 @@
-"""The contracts between the runner and metric / embedder / generator plugins.
+"""Every contract a plugin sees: the value types it receives and the protocols it implements.
+
+A plugin author needs only this module (and :mod:`fmbench.hookspecs` to register):
+
+- value types: :class:`Audio` (float32 mono samples + rate), :class:`RenderSettings`,
+  :class:`Patch` and :class:`Problem` (the DX7 patch contract), :class:`BenchmarkItem`,
+  :class:`GeneratorOutput`, :class:`Sample` (one item as it moves through a run) and
+  :class:`MetricResult`;
+- protocols: :class:`Generator`, :class:`Renderer`, :class:`Metric`, :class:`Embedder`,
+  each with its optional methods spelled out in :class:`SupportsPrepare`,
+  :class:`SupportsClose`, :class:`SupportsSetup` and :class:`SupportsResampler`.
 
 A run is a list of :class:`Sample` objects filled stage by stage. Metrics read the
 fields their ``needs`` declare and return a :class:`MetricResult`: per-sample columns
 (NaN with a stated reason where a value cannot be computed) and/or set-level values.
+``docs/plugins.md`` documents all of this; a test checks it against these signatures.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from fmbench.audio import Audio
-from fmbench.benchmark import BenchmarkItem
+from fmbench.benchmark import Benchmark, BenchmarkItem
 from fmbench.patch.errors import Problem
 from fmbench.patch.model import Patch
+from fmbench.render import RenderSettings
+
+__all__ = [
+    "Audio",
+    "Benchmark",
+    "BenchmarkItem",
+    "Embedder",
+    "Generator",
+    "GeneratorOutput",
+    "Metric",
+    "MetricResult",
+    "Patch",
+    "Problem",
+    "RenderSettings",
+    "Renderer",
+    "Sample",
+    "SupportsClose",
+    "SupportsPrepare",
+    "SupportsResampler",
+    "SupportsSetup",
+]
 
 
 @dataclass
@@ -89,17 +121,18 @@ class MetricResult:
 
 @runtime_checkable
 class Metric(Protocol):
-    """What a metric factory returns."""
+    """What a metric factory returns.
+
+    Optional methods: ``prepare()`` (:class:`SupportsPrepare`), ``close()``
+    (:class:`SupportsClose`) and, for set-level metrics, ``resampler(samples)``
+    (:class:`SupportsResampler`).
+    """
 
     identity: str  # name + version + settings (+ model hash): part of cache keys
 
     def score(self, samples: Sequence[Sample]) -> MetricResult:
         """Score ``samples``: per-sample columns aligned with them and/or set values."""
         ...
-
-    # Optional, for set-level metrics: ``resampler(samples)`` does the expensive work
-    # once (e.g. embedding) and returns ``f(indices) -> {column: value}`` equal to
-    # scoring ``[samples[i] for i in indices]``; the runner's bootstrap uses it.
 
 
 @runtime_checkable
@@ -119,13 +152,65 @@ class Embedder(Protocol):
 class Generator(Protocol):
     """What a generator factory returns.
 
-    The runner calls ``setup(benchmark)`` first when the generator defines it (e.g. to
-    fit on ``benchmark.train``), then ``generate`` with the evaluated items; generators
-    other than ``oracle`` must read only ``item.id`` and ``item.caption``.
+    Optional methods: ``setup(benchmark)`` (:class:`SupportsSetup`) and ``close()``.
+    Generators other than ``oracle`` must read only ``item.id`` and ``item.caption``.
     """
 
     identity: str
 
     def generate(self, items: Sequence[BenchmarkItem], *, seed: int) -> list[GeneratorOutput]:
         """One output per item, in order; deterministic for a given ``seed``."""
+        ...
+
+
+@runtime_checkable
+class Renderer(Protocol):
+    """What a renderer factory returns. Optional: ``prepare()`` (:class:`SupportsPrepare`)."""
+
+    identity: str  # engine version + fidelity mode: part of every render cache key
+
+    def render(self, patch: Patch, settings: RenderSettings) -> Audio:
+        """Play ``patch`` as ``settings`` say; deterministic, never NaN/Inf."""
+        ...
+
+
+@runtime_checkable
+class SupportsPrepare(Protocol):
+    """Optional on metrics and renderers: called once in the main process before any
+    worker process is started (compile or load JIT code, load a model), so workers
+    inherit the result instead of each doing it, or racing to write a shared cache."""
+
+    def prepare(self) -> None:
+        """Get ready to work; idempotent."""
+        ...
+
+
+@runtime_checkable
+class SupportsClose(Protocol):
+    """Optional on metrics, embedders and generators: release a model (memory, GPU)
+    when the run is done with the component; the runner loads one heavy model at a time."""
+
+    def close(self) -> None:
+        """Free what the component holds."""
+        ...
+
+
+@runtime_checkable
+class SupportsSetup(Protocol):
+    """Optional on generators: called with the benchmark before the first ``generate``
+    (e.g. to fit on ``benchmark.train``); the identity may depend on it."""
+
+    def setup(self, benchmark: Benchmark) -> None:
+        """Prepare for ``benchmark``."""
+        ...
+
+
+@runtime_checkable
+class SupportsResampler(Protocol):
+    """Optional on set-level metrics: do the expensive work once (e.g. embedding) and
+    return ``f(indices) -> {column: value}``, equal to scoring ``[samples[i] for i in
+    indices]``; the runner's interval estimate calls it many times."""
+
+    def resampler(self, samples: Sequence[Sample]) -> Callable[[np.ndarray], dict[str, float]]:
+        """The fast re-scoring function over subsets of ``samples``."""
         ...

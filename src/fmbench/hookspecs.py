@@ -26,9 +26,12 @@ heavy libraries inside the factory, never at module import or registration time.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
+
+if TYPE_CHECKING:
+    import click
 
 PROJECT = "fmbench"
 
@@ -87,4 +90,15 @@ def fmbench_register_benchmarks(register: Register) -> None:
     Fires once when the registry is built. A benchmark factory returns a
     :class:`fmbench.benchmark.Benchmark`-like object; registering a ``.toml`` path via
     a small factory is the usual way.
+    """
+
+
+@hookspec
+def fmbench_register_commands(cli: click.Group) -> None:
+    """Add commands to the ``fmbench`` command line: ``cli.add_command(my_command)``.
+
+    Fires once per ``fmbench`` invocation, when the command line first lists or looks up
+    its commands. Keep it cheap: define the click command in a module of its own and
+    import heavy libraries inside the command's body. A hook that raises, or a name that
+    clashes with an existing command, is reported by ``fmbench plugins`` and skipped.
     """

@@ -265,6 +265,31 @@ class Plugins:
                     self._problem(status, f"{hook_name} raised {detail}")
         return registry
 
+    def register_commands(self, cli: Any) -> None:
+        """Let every plugin add its commands to ``cli`` (a click group). A hook that
+        raises, or a command name already taken, is a problem of that plugin only."""
+        for impl in self.pm.hook.fmbench_register_commands.get_hookimpls():
+            status = self.statuses.get(impl.plugin_name) or self.statuses.setdefault(
+                impl.plugin_name, PluginStatus(impl.plugin_name, impl.plugin_name, loaded=True)
+            )
+            before = dict(cli.commands)
+            try:
+                impl.function(cli=cli)
+            except PluginError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a broken hook skips one plugin
+                detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+                self._problem(status, f"fmbench_register_commands raised {detail}")
+                cli.commands.clear()
+                cli.commands.update(before)
+                continue
+            for name, command in list(cli.commands.items()):
+                if name in before and before[name] is not command:
+                    cli.commands[name] = before[name]
+                    self._problem(status, f"command {name!r} is already a command; not replaced")
+                elif name not in before:
+                    status.components.append(f"command:{name}")
+
     @property
     def problems(self) -> list[str]:
         return [f"{s.name}: {e}" for s in self.statuses.values() for e in s.errors]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fmbench.audio import Audio
 from fmbench.patch.model import Patch
+
+if TYPE_CHECKING:
+    from fmbench.contracts import Renderer
 
 #: the renderer a benchmark uses unless it names another
 DEFAULT_RENDERER = "dx7"
@@ -74,18 +77,6 @@ class RenderSettings:
     def key(self) -> str:
         """Canonical JSON of the settings (for cache keys and manifests)."""
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
-
-
-@runtime_checkable
-class Renderer(Protocol):
-    """What a renderer factory returns."""
-
-    name: str
-    identity: str  # engine version + fidelity mode: part of every render cache key
-
-    def render(self, patch: Patch, settings: RenderSettings) -> Audio:
-        """Play ``patch`` as ``settings`` say; deterministic, never NaN/Inf."""
-        ...
 
 
 # -- operator ablation and isolation (renderer-agnostic patch transformations) -------------

@@ -38,3 +38,11 @@ def fmbench_register_generators(register):
         extras=("hf",),
         requires=("torch", "transformers"),
     )
+
+
+@hookimpl
+def fmbench_register_commands(cli):
+    """Add ``fmbench train sft|grpo`` (options parsed here; torch and trl load on use)."""
+    from fmbench_plugins.hf.cli import train_group
+
+    cli.add_command(train_group)

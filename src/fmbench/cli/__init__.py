@@ -1,7 +1,8 @@
 """The ``fmbench`` command line. Thin: parse options, call the library, print.
 
-Each command group lives in its own module and is attached here; heavy imports happen
-inside the commands so ``fmbench --help`` stays fast.
+Each core command group lives in its own module and is attached here; plugins add
+theirs through the ``fmbench_register_commands`` hook (the core imports no plugin).
+Heavy imports happen inside the commands so ``fmbench --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from fmbench.cli import render as _render
 from fmbench.cli import results as _results
 from fmbench.cli import run as _run
 from fmbench.cli import show as _show
-from fmbench.cli import train as _train
 from fmbench.cli.common import FmbenchGroup
 
 
@@ -42,5 +42,4 @@ main.add_command(_demo.demo_cmd)
 main.add_command(_data.data_group)
 main.add_command(_render.render_cmd)
 main.add_command(_models.models_group)
-main.add_command(_train.train_group)
 main.add_command(_show.show_cmd)

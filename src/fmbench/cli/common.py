@@ -12,7 +12,29 @@ from fmbench.errors import FmbenchError
 
 
 class FmbenchGroup(click.Group):
-    """A click group that prints :class:`FmbenchError` as one clean line (exit 2)."""
+    """A click group that prints :class:`FmbenchError` as one clean line (exit 2).
+
+    The top-level group also asks the plugins for their commands, once, the first time
+    it lists or looks up a command."""
+
+    _plugin_commands_added = False
+
+    def _add_plugin_commands(self, ctx: click.Context) -> None:
+        if self._plugin_commands_added or ctx.parent is not None:
+            return
+        self._plugin_commands_added = True
+        from fmbench.plugins import get_plugins
+
+        get_plugins().register_commands(self)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands(ctx)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            self._add_plugin_commands(ctx)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -25,3 +47,30 @@ class FmbenchGroup(click.Group):
 def echo_json(data: Any) -> None:
     """Print machine-readable output (stable key order, UTF-8)."""
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def repair_option(help: str) -> Any:
+    """``--repair POLICY``: the repair policies of :class:`fmbench.patch.repair.RepairPolicy`."""
+    from fmbench.patch.repair import RepairPolicy
+
+    return click.option(
+        "--repair",
+        type=click.Choice([p.value for p in RepairPolicy]),
+        default=None,
+        help=help,
+    )
+
+
+def failure_policy_option() -> Any:
+    """``--failure-policy``: how failed items count (:data:`fmbench.run.config.FAILURE_POLICIES`)."""
+    from fmbench.run.config import DEFAULT_FAILURE_POLICY, FAILURE_POLICIES
+
+    return click.option(
+        "--failure-policy",
+        type=click.Choice(FAILURE_POLICIES),
+        default=DEFAULT_FAILURE_POLICY,
+        show_default=True,
+        help="How failed items count: score-as-failure gives them each metric's worst value "
+        "(every item counts); valid-only scores valid outputs only. Valid-only numbers are "
+        "always reported too.",
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from fmbench.cli.common import repair_option
 from fmbench.cli.syx import from_syx_cmd, to_syx_cmd
 
 
@@ -129,19 +130,13 @@ def schema_cmd(metadata: bool) -> None:
 
 @patch_group.command("show")
 @click.argument("source", metavar="FILE|-")
-@click.option(
-    "--repair",
-    "policy",
-    type=click.Choice(["seed", "clamp"]),
-    default=None,
-    help="Repair an invalid patch first (explicit opt-in; changes are listed).",
-)
-def show_cmd(source: str, policy: str | None) -> None:
+@repair_option("Repair an invalid patch first (explicit opt-in; changes are listed).")
+def show_cmd(source: str, repair: str | None) -> None:
     """Print the last patch in FILE in canonical pretty form plus a per-operator table."""
     from fmbench.patch.errors import InvalidPatchError, PatchParseError
     from fmbench.patch.model import Patch
     from fmbench.patch.parse import parse_reply
-    from fmbench.patch.repair import repair
+    from fmbench.patch.repair import repair as repair_patch
 
     data, name = _read_input(source)
     try:
@@ -149,8 +144,8 @@ def show_cmd(source: str, policy: str | None) -> None:
     except PatchParseError as exc:
         click.secho(f"{name}: UNPARSABLE: {exc}", fg="red", err=True)
         raise SystemExit(1) from None
-    if policy:
-        patch, notes = repair(obj, policy)
+    if repair:
+        patch, notes = repair_patch(obj, repair)
         for note in notes:
             click.echo(f"# repaired: {note}", err=True)
     else:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from fmbench.cli.common import echo_json
+from fmbench.cli.common import echo_json, failure_policy_option, repair_option
 
 
 def _split(value: str | None) -> tuple[str, ...] | None:
@@ -33,29 +33,27 @@ def _options(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 def format_summary(summary: Any) -> str:
-    """A human-readable report of a run summary: accounting and one line per metric."""
-    acc = summary.to_dict()["accounting"]
+    """A human-readable report of a run summary: accounting and one line per metric.
+
+    A per-sample value that covers fewer items than it had to is marked INCOMPLETE."""
+
+    def fmt(x: Any) -> str:
+        return "nan" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4g}"
+
+    acc = summary.accounting
     lines = [
-        f"run {summary.run_id}: {summary.to_dict()['benchmark']['identity']}, "
-        f"generator {summary.to_dict()['generator']['name']}",
-        "items {n_items} · parsed {n_parsed} · valid {n_valid} · rendered {n_rendered} · "
-        "inaudible {n_inaudible} · repaired {n_repaired}".format(**acc),
+        f"run {summary.run_id}: {summary.benchmark.identity}, generator {summary.generator.name}",
+        f"items {acc.n_items} · parsed {acc.n_parsed} · valid {acc.n_valid} · rendered "
+        f"{acc.n_rendered} · inaudible {acc.n_inaudible} · repaired {acc.n_repaired}",
         "",
         f"{'metric':<24}{'value':>10}  {'95% CI':<20}{'valid-only':>11}   n",
     ]
-    for name, m in summary.to_dict()["metrics"].items():
-        arrow = "↑" if m["direction"] == "higher" else "↓"
-
-        def fmt(x: Any) -> str:
-            return "nan" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4g}"
-
-        ci = f"[{fmt(m.get('ci_low'))}, {fmt(m.get('ci_high'))}]"
-        valid = m.get("valid_only") or {}
-        lines.append(
-            f"{name + ' ' + arrow:<24}{fmt(m['value']):>10}  {ci:<20}{fmt(valid.get('value')):>11}"
-            f"   {m.get('n', '')}"
-        )
-    for name, error in summary.to_dict().get("errors", {}).items():
+    for name, m in summary.metrics.items():
+        ci = f"[{fmt(m.ci_low)}, {fmt(m.ci_high)}]"
+        valid = fmt(m.valid_only.value) if m.valid_only is not None else "nan"
+        n = f"{m.n}" if m.complete else f"{m.n}/{m.n_items} INCOMPLETE"
+        lines.append(f"{name + ' ' + m.arrow:<24}{fmt(m.value):>10}  {ci:<20}{valid:>11}   {n}")
+    for name, error in summary.errors.items():
         lines.append(f"{name:<24}FAILED: {error}")
     return "\n".join(lines)
 
@@ -102,18 +100,8 @@ def format_summary(summary: Any) -> str:
     is_flag=True,
     help="Continue an interrupted run (same options); nothing finished is redone.",
 )
-@click.option(
-    "--failure-policy",
-    type=click.Choice(["score-as-failure", "valid-only"]),
-    default="score-as-failure",
-    show_default=True,
-    help="How unparsable/invalid outputs count; valid-only numbers are always reported too.",
-)
-@click.option(
-    "--repair",
-    type=click.Choice(["clamp", "seed"]),
-    help="Opt-in repair of invalid patches before rendering.",
-)
+@failure_policy_option()
+@repair_option("Opt-in repair of invalid patches before rendering.")
 @click.option("--renderer", help="Override the benchmark's renderer.")
 @click.option(
     "--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for CIs."

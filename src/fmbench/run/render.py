@@ -87,12 +87,14 @@ def _render_patches(
         return out, failures
     log(f"rendering {len(missing)} patches ({len(out)} cached)")
     try:
-        results = list(render_batch(missing, settings, renderer=renderer, executor=executor))
+        results: list[Audio | str] = list(
+            render_batch(missing, settings, renderer=renderer, executor=executor)
+        )
     except Exception:  # noqa: BLE001 - find the failing patches one by one
         results = [_render_or_reason(renderer, settings, p) for p in missing]
     for p, audio in zip(missing, results, strict=True):
         problem = audio if isinstance(audio, str) else audio_problem(audio)
-        if problem is not None:
+        if isinstance(audio, str) or problem is not None:
             failures[p.content_hash] = f"render failed: {problem}"
         else:
             stored = pack_render(audio, settings)

@@ -109,7 +109,9 @@ class Runner:
         self.timings: dict[str, Any] = {}
         self.errors: dict[str, str] = {}
 
-    def _locate_run_dir(self, run_dir: Path | str | None, runs_root: Path, resume: bool) -> Path:
+    def _locate_run_dir(
+        self, run_dir: str | os.PathLike[str] | None, runs_root: Path, resume: bool
+    ) -> Path:
         from fmbench.run.rundir import make_run_id
 
         wanted = self.config.identity()

@@ -144,7 +144,8 @@ def _result_to_json(scored: ScoredMetric, key: str, ids: list[str]) -> dict[str,
 def _result_from_json(data: dict[str, Any]) -> tuple[MetricResult, dict, dict]:
     result = MetricResult(
         per_sample={
-            k: [math.nan if x is None else x for x in v] for k, v in data["per_sample"].items()
+            k: np.array([math.nan if x is None else x for x in v], dtype=np.float64)
+            for k, v in data["per_sample"].items()
         },
         set_values=dict(data["set_values"]),
         reasons={(c, int(i)): r for c, i, r in data["reasons"]},
@@ -294,12 +295,13 @@ class Scorer:
         if any(part.set_values for part in parts):
             return metric.score(subset)  # set values cannot be merged: score as one set
         merged = MetricResult()
+        columns: dict[str, list[np.ndarray]] = {}
         for part, (a, _b) in zip(parts, bounds, strict=True):
             for column, values in part.per_sample.items():
-                merged.per_sample.setdefault(column, []).append(values)
+                columns.setdefault(column, []).append(values)
             for (column, i), reason in part.reasons.items():
                 merged.reasons[(column, a + i)] = reason
-        merged.per_sample = {c: np.concatenate(v) for c, v in merged.per_sample.items()}
+        merged.per_sample = {c: np.concatenate(v) for c, v in columns.items()}
         return merged
 
     # -- set-level intervals ---------------------------------------------------------
@@ -322,7 +324,7 @@ class Scorer:
                 scored.set_valid_only[column] = (math.nan, math.nan, math.nan, len(valid_pool))
 
 
-def _subset_fn(metric: Any, pool: list[Sample], column: str) -> Callable[[Sequence[int]], float]:
+def _subset_fn(metric: Any, pool: list[Sample], column: str) -> Callable[[np.ndarray], float]:
     """``f(indices)`` → the metric's set value on those items (its resampler fast path —
     embed once, score index sets — when it has one)."""
     resampler = getattr(metric, "resampler", None)
@@ -330,7 +332,7 @@ def _subset_fn(metric: Any, pool: list[Sample], column: str) -> Callable[[Sequen
         on = resampler(pool)
         return lambda ix: float(on(np.asarray(ix)).get(column, math.nan))
 
-    def recompute(ix: Sequence[int]) -> float:
+    def recompute(ix: np.ndarray) -> float:
         try:
             return float(metric.score([pool[i] for i in ix]).set_values[column])
         except Exception:  # noqa: BLE001 - a degenerate subset gives NaN

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from fmbench.audio import is_inaudible
+from fmbench.audio import Audio, is_inaudible
 from fmbench.contracts import Sample
 from fmbench.run.score import SET_CI_METHOD, ScoredMetric
 from fmbench.run.summary import Accounting, Estimate, MetricSummary
@@ -22,10 +22,15 @@ from fmbench.run.summary import Accounting, Estimate, MetricSummary
 FAILED_ITEM_NOTE = "failed output scored as the worst value"
 
 
-def generated_audio(s: Sample) -> bool:
-    """The sample has audio the system produced (a render of its patch, or direct audio),
-    as opposed to the silence a failed sample is scored with."""
-    return s.audio is not None and (s.patch is not None or s.direct_audio)
+def generated_audio(s: Sample) -> Audio | None:
+    """The audio the system produced for the sample (a render of its patch, or direct
+    audio), or None — as opposed to the silence a failed sample is scored with."""
+    return s.audio if s.audio is not None and (s.patch is not None or s.direct_audio) else None
+
+
+def _inaudible(s: Sample) -> bool:
+    audio = generated_audio(s)
+    return audio is not None and is_inaudible(audio)
 
 
 def accounting(samples: list[Sample]) -> Accounting:
@@ -37,7 +42,7 @@ def accounting(samples: list[Sample]) -> Accounting:
         n_valid=sum(s.valid for s in samples),
         n_repaired=sum(s.repaired for s in samples),
         n_rendered=sum(s.patch is not None and "render" not in s.notes for s in samples),
-        n_inaudible=sum(generated_audio(s) and is_inaudible(s.audio) for s in samples),
+        n_inaudible=sum(_inaudible(s) for s in samples),
     )
 
 
@@ -63,7 +68,7 @@ def summarise(
         info = sm.planned.info
         for output in info.outputs:
             column = sm.planned.column(output.name)
-            base = dict(
+            base: dict[str, Any] = dict(
                 metric=info.name,
                 metric_identity=sm.identity,
                 kind=str(info.metric_kind),
@@ -134,9 +139,9 @@ def sample_row(s: Sample) -> dict[str, Any]:
         "problems": [p.to_dict() for p in s.problems[:20]],
         "repaired": s.repaired,
         "rendered": s.patch is not None and "render" not in s.notes,
-        "inaudible": bool(generated_audio(s) and is_inaudible(s.audio)),
+        "inaudible": _inaudible(s),
         "patch": s.patch.to_json() if s.patch is not None else None,
-        "audio_hash": s.audio.content_hash if generated_audio(s) else None,
+        "audio_hash": audio.content_hash if (audio := generated_audio(s)) is not None else None,
         "direct_audio": s.direct_audio,
     }
     row.update(s.scores)
