@@ -679,3 +679,37 @@ def load_torch_checkpoint(path: str | os.PathLike[str]) -> Any:
             f"cannot load checkpoint {p}: it is corrupted, truncated or not a plain PyTorch "
             f"weights file ({type(exc).__name__}: {detail})"
         ) from None
+
+
+#: how many offending keys a state-dict mismatch names
+_SHOW_KEYS = 5
+
+
+def check_state_dict(
+    module: Any, state: Mapping[str, Any], path: str | os.PathLike[str], what: str
+) -> None:
+    """Raise :class:`ModelFileError` unless ``state`` has exactly ``module``'s keys and
+    shapes; the message names the file and the first offending keys."""
+    expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in state.items()}
+    missing = [k for k in expected if k not in got]
+    unexpected = [k for k in got if k not in expected]
+    shapes = [
+        f"{k}: checkpoint {got[k]}, model {expected[k]}"
+        for k in expected
+        if k in got and got[k] != expected[k]
+    ]
+    if not (missing or unexpected or shapes):
+        return
+    parts = []
+    for label, items in (
+        ("missing keys", missing),
+        ("unexpected keys", unexpected),
+        ("shape mismatches", shapes),
+    ):
+        if items:
+            more = f" (+{len(items) - _SHOW_KEYS} more)" if len(items) > _SHOW_KEYS else ""
+            parts.append(f"{len(items)} {label}: {', '.join(items[:_SHOW_KEYS])}{more}")
+    raise ModelFileError(
+        f"checkpoint {path} is not a {what} checkpoint (wrong architecture): " + "; ".join(parts)
+    )

@@ -9,7 +9,7 @@ import pytest
 
 from fmbench.audio import Audio
 from fmbench.patch.model import Patch
-from fmbench.render import Renderer, RenderSettings
+from fmbench.contracts import Renderer, RenderSettings
 from fmbench.testing.patches import patch_dict
 
 pytest.importorskip("dexed")

@@ -159,7 +159,7 @@ class AudioboxAesthetics:
                 f"checkpoint {self.checkpoint}: model_cfg {cfg} is not usable "
                 f"({type(exc).__name__}: {exc})"
             ) from None
-        from fmbench_plugins.torchembed.common import check_state_dict
+        from fmbench.modelstore import check_state_dict
 
         check_state_dict(model, state, self.checkpoint, "audiobox-aesthetics")
         with torch.no_grad():

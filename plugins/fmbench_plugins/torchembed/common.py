@@ -34,6 +34,7 @@ from fmbench.audio import Audio
 from fmbench.components import ModelFile
 from fmbench.modelstore import (
     ModelFileError,
+    check_state_dict,
     content_sha256,
     load_torch_checkpoint,
     loaded_model,
@@ -66,36 +67,6 @@ def extract_state_dict(obj: Any, path: str | os.PathLike[str]) -> dict[str, Any]
         if all(k.startswith(prefix) for k in state):
             state = {k[len(prefix) :]: v for k, v in state.items()}
     return state
-
-
-def check_state_dict(
-    module: Any, state: Mapping[str, Any], path: str | os.PathLike[str], what: str
-) -> None:
-    """Raise :class:`ModelFileError` unless ``state`` has exactly ``module``'s keys and
-    shapes; the message names the file and the first offending keys."""
-    expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
-    got = {k: tuple(v.shape) for k, v in state.items()}
-    missing = [k for k in expected if k not in got]
-    unexpected = [k for k in got if k not in expected]
-    shapes = [
-        f"{k}: checkpoint {got[k]}, model {expected[k]}"
-        for k in expected
-        if k in got and got[k] != expected[k]
-    ]
-    if not (missing or unexpected or shapes):
-        return
-    parts = []
-    for label, items in (
-        ("missing keys", missing),
-        ("unexpected keys", unexpected),
-        ("shape mismatches", shapes),
-    ):
-        if items:
-            more = f" (+{len(items) - _SHOW} more)" if len(items) > _SHOW else ""
-            parts.append(f"{len(items)} {label}: {', '.join(items[:_SHOW])}{more}")
-    raise ModelFileError(
-        f"checkpoint {path} is not a {what} checkpoint (wrong architecture): " + "; ".join(parts)
-    )
 
 
 def shape_of(state: Mapping[str, Any], key: str, path: Any, what: str) -> tuple[int, ...]:
