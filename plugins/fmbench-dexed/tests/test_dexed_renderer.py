@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from fmbench.audio import Audio
-from fmbench.patch.model import Patch
 from fmbench.contracts import Renderer, RenderSettings
+from fmbench.patch.model import Patch
 from fmbench.testing.patches import patch_dict
 
 pytest.importorskip("dexed")
