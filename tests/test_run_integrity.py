@@ -265,3 +265,46 @@ def test_a_plugin_cannot_replace_a_builtin_metric_unseen():
     with pytest.raises(Exception, match="'rms' is registered by plugins 'rms' and 'impostor'"):
         plugins.registry.get("metric", "rms")
     assert any("impostor" in p for p in plugins.problems)
+
+
+class _Crashing:
+    """Kills its own process (as a native crash would) when it meets one item."""
+
+    identity = "crashing/1"
+
+    def __init__(self, victim: str) -> None:
+        self.victim = victim
+
+    def score(self, samples):
+        import os
+        import signal
+
+        for s in samples:
+            if s.id == self.victim:
+                os.kill(os.getpid(), signal.SIGSEGV)
+        return MetricResult(per_sample={"crashy": np.ones(len(samples))})
+
+
+def test_a_worker_that_dies_is_reported_with_the_item_and_the_metric(tmp_path, bench):
+    victim = bench.items(6)[4].id
+
+    class Plugin:
+        @hookimpl
+        def fmbench_register_metrics(self, register):
+            register(
+                "crashy",
+                lambda: _Crashing(victim),
+                summary="segfaults on one item",
+                direction="higher",
+                metric_kind="paired_audio",
+                needs=("audio",),
+                worst=0.0,
+            )
+
+    registry = _registry_with(Plugin(), "crashy").registry
+    result = _run(
+        tmp_path, bench, "oracle", ("crashy", "rms"), registry=registry, limit=6, workers=2
+    )
+    error = result.summary.errors["crashy"]
+    assert "died" in error and repr(victim) in error and "'crashy'" in error
+    assert result.summary.metrics["rms"].n == 6  # the other metrics finish

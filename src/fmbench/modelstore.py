@@ -53,6 +53,7 @@ from typing import Any, TypeVar
 
 from fmbench.components import ComponentInfo, ModelFile
 from fmbench.errors import FmbenchError
+from fmbench.files import sha256_file
 
 T = TypeVar("T")
 
@@ -91,13 +92,8 @@ _memo: dict[tuple[str, int, int], str] = {}
 _memo_lock = threading.Lock()
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """SHA-256 hex digest of a file, streamed in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+#: the one file hash of fmbench (streamed); re-exported under the name the store uses
+file_sha256 = sha256_file
 
 
 def tree_sha256(path: str | os.PathLike[str]) -> str:

@@ -199,7 +199,9 @@ class MetricSummary:
     @property
     def arrow(self) -> str:
         """↑ or ↓."""
-        return "↑" if self.higher_is_better else "↓"
+        from fmbench.components import Direction
+
+        return Direction(self.direction).arrow
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (NaN → null)."""
