@@ -50,7 +50,8 @@ def fmbench_register_generators(register: Register) -> None:
     """Register generators: components that turn captions into patches (or raw replies).
 
     Fires once when the registry is built. A generator factory returns an object with
-    ``identity: str`` and ``generate(captions, *, seed) -> list[GeneratorOutput]``.
+    ``identity: str`` and ``generate(items, *, seed) -> list[GeneratorOutput]`` (one per
+    :class:`~fmbench.contracts.BenchmarkItem`); see :mod:`fmbench.contracts`.
     """
 
 
