@@ -142,7 +142,7 @@ class Estimate:
 class MetricSummary:
     """One metric output column of a run: its value, CI, direction and provenance.
 
-    ``value`` follows the run's failure policy; ``valid_only`` holds the seed-compatible
+    ``value`` follows the run's failure policy; ``valid_only`` holds the reference-compatible
     number over valid samples only (None when the run did not compute it).
     """
 
