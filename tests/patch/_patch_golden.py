@@ -1,4 +1,5 @@
-"""Golden patches from the spec, shared by the patch-contract tests (not a test module)."""
+"""Golden patches of the original conversions, shared by the patch-contract tests (not a
+test module)."""
 
 from __future__ import annotations
 
