@@ -261,9 +261,8 @@ _TURN_TAB = _turn_table(TURN_N)
 def sin_turn(u):
     """sin(2π·u/TURN_N) for |u| < 2^62: table lookup + short polynomials (abs. error ≲ 3e−16).
 
-    Short latency (≈ 30 cycles) for the sequential feedback recurrence, where the latency of
-    one sine is the cost of one sample; plain IEEE operations, hence the same bytes on every
-    machine.
+    Short latency for the sequential feedback recurrence, where the latency of one sine is
+    the cost of one sample; plain IEEE operations, hence the same bytes on every machine.
     """
     k = np.rint(u)
     f = u - k  # exact, |f| ≤ ½
