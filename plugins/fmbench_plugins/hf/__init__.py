@@ -33,7 +33,7 @@ def fmbench_register_generators(register):
     register(
         "hf",
         _hf,
-        summary="a transformers causal LM folder (+ optional peft adapter), original prompts",
+        summary="a transformers causal LM folder (+ optional peft adapter), hash-checked prompts",
         arg_option="model",
         version=VERSION,
         extras=("hf",),
