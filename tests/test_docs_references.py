@@ -17,7 +17,7 @@ DOCS = ROOT / "docs"
 #: the file exists (remove an entry when its file has landed)
 PENDING_DOCS = frozenset({"metrics.md"})
 
-#: a section sign followed by a number, or "spec" and a section sign: citations of the unpublished spec
+#: a section sign and a number, or "spec" and a section sign: citations of the unpublished spec
 _SECTION = re.compile("\u00a7\\s*\\d|spec \u00a7")
 #: a reference to a docs page from anywhere in the repository: docs/NAME.md[#anchor]
 _DOCS_REF = re.compile(r"(?<![\w/.-])docs/([A-Za-z0-9_.-]+\.md)(?:#([\w-]+))?")
