@@ -179,13 +179,13 @@ def test_import_syx_all_shared_banks(tmp_path):
     assert report["n_duplicates"] == 0  # the eight banks share no voice
     assert report["n_train"] + report["n_test"] == 256
     assert report["n_inaudible"] == 0
-    assert report["n_fixed"] == 72  # spec §1.5: 4+1+1+2+9+13+27+15
+    assert report["n_fixed"] == 72  # fixed voices per bank: 4+1+1+2+9+13+27+15
     rows = read_dataset(tmp_path / "train.csv") + read_dataset(tmp_path / "test.csv")
     by_path = {r.wav_path: r for r in rows}
     assert "DX7_TEST/rom1a/0_BRASS   1.wav" in by_path
     brass = by_path["DX7_TEST/rom1a/0_BRASS   1.wav"]
     assert brass.name == "BRASS   1" and brass.has_fixed_freqs is False
-    assert brass.patch_data["ol"] == [82, 98, 99, 99, 86, 98]  # spec §1.5 golden
+    assert brass.patch_data["ol"] == [82, 98, 99, 99, 86, 98]  # rom1a voice 1, golden
     assert sum(r.has_fixed_freqs for r in rows) == 72
     assert all("/" not in r.wav_path.rsplit("/", 1)[1] for r in rows)
     assert len(read_captions(tmp_path / "captions.csv")) == 256

@@ -1,4 +1,4 @@
-"""Dataset CSVs (spec §6.1): round trips, index column, literal patch_data, bad input."""
+"""Dataset CSVs (docs/datasets.md): round trips, index column, literal patch_data, bad input."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""GRPO rewards (spec §5.7) against hand-computed values, incl. format/parse failures."""
+"""GRPO rewards (docs/prompts-and-training.md#grpo-rewards) against hand-computed values,
+incl. format/parse failures."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from fmbench.rewards import (
 )
 from fmbench.testing.patches import spec_b
 
-# the §1.8 example voice (valid: one diagonal 1, feedback 7) = golden spec B
+# the pretty-form example voice (valid: one diagonal 1, feedback 7) = golden spec B
 GT = spec_b()
 ANSWER = json.dumps(GT, separators=(",", ":"))
 

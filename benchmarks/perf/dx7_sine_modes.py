@@ -1,11 +1,12 @@
 """How far ``DX7Renderer(sine="fast")`` is from the default ``sine="exact"``.
 
 Renders every voice of the shared DX7 banks (``../shared/data/dx7/syx``) and the golden
-specs A/B/C of spec §2.11 with both sine modes (spec §2.2 settings, int16) and prints: how
-many voices are bit-identical; for the others the maximum int16 difference, the fraction of
-differing samples, the RMS-envelope cosine (spec §4.11, ``fmbench_plugins.rms.envelope``) and, with
-librosa, the log-mel distance of ``fmbench_dexed.compare`` (dB); the golden statistics of
-both modes. The numbers quoted in :mod:`fmbench_plugins.dx7` come from this script.
+specs A/B/C (docs/renderer.md#golden-values) with both sine modes (default render
+settings, int16) and prints: how many voices are bit-identical; for the others the maximum
+int16 difference, the fraction of differing samples, the RMS-envelope cosine
+(``fmbench_plugins.rms.envelope``) and, with librosa, the log-mel distance of
+``fmbench_dexed.compare`` (dB); the golden statistics of both modes. What
+docs/renderer.md#sine-modes says about the two modes comes from this script.
 
     python benchmarks/perf/dx7_sine_modes.py [--syx-dir DIR] [--limit N] [--fidelity F]
 """
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(SPECS))
     from _dx7_specs import spec_a, spec_b, spec_c
 
-    print("golden specs of spec §2.11 (peak, RMS, first samples):")
+    print("golden specs A/B/C (peak, RMS, first samples):")
     for name, patch in (("A", spec_a()), ("B", spec_b()), ("C", spec_c())):
         for mode, r in (("exact", exact), ("fast", fast)):
             x = r.render_int16(patch, settings).astype(np.int64)

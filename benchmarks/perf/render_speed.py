@@ -1,7 +1,7 @@
 """Render speed of the ``dx7`` engine (both sine modes) against dexed-py, in the same run.
 
-Per voice of the shared DX7 banks (``../shared/data/dx7/syx``): one 9.6 s render (spec §2.2
-settings) with ``DX7Renderer(sine="exact")``, ``DX7Renderer(sine="fast")`` and dexed-py
+Per voice of the shared DX7 banks (``../shared/data/dx7/syx``): one 9.6 s render (default
+render settings) with ``DX7Renderer(sine="exact")``, ``DX7Renderer(sine="fast")`` and dexed-py
 (C++, if installed), interleaved voice by voice so that machine load affects all alike, each
 the best of ``--repeat`` runs, timed as CPU time of this process (``time.process_time``:
 insensitive to time spent descheduled on a shared machine) and as wall time. Printed: the

@@ -128,7 +128,7 @@ def read_audio(path: str | os.PathLike[str]) -> Audio:
     return Audio(data.mean(axis=1) if data.shape[1] > 1 else data[:, 0], sr)
 
 
-#: the inaudible rule's threshold: peak level in dBFS (spec §7.8 leaves the rule to us)
+#: the inaudible rule's threshold: peak level in dBFS (the original work never defined one)
 INAUDIBLE_PEAK_DBFS = -60.0
 
 
@@ -136,7 +136,7 @@ def is_inaudible(audio: Audio, threshold_dbfs: float = INAUDIBLE_PEAK_DBFS) -> b
     """The one ``inaudible`` rule of fmbench: the absolute peak is below ``threshold_dbfs``
     (default −60 dBFS, i.e. |x| < 0.001, about 33 int16 LSB) or the audio is empty.
 
-    The seed sets an ``inaudible`` flag on dataset rows without saying how (spec §6.1);
+    The original datasets carry an ``inaudible`` flag without saying how it was set;
     DX7 renders peak near −6 dBFS, so −60 dBFS means "effectively silent".
     """
     return len(audio) == 0 or audio.peak < 10.0 ** (threshold_dbfs / 20.0)

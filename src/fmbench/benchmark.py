@@ -1,6 +1,6 @@
 """Benchmarks: a dataset split, render settings and a default metric set.
 
-A benchmark definition is a TOML file; its items are the rows of a dataset CSV (spec §6.1)
+A benchmark definition is a TOML file; its items are the rows of a dataset CSV (docs/datasets.md)
 joined by id with a captions CSV. Paths are relative to the TOML file::
 
     name = "default"                 # letters, digits, - and _
@@ -14,7 +14,7 @@ joined by id with a captions CSV. Paths are relative to the TOML file::
     test = "../default/test.csv"     # required
     train = "../default/train.csv"   # optional (the prior/retrieval baselines need it)
     captions = "../default/captions.csv"   # or test_captions / train_captions
-    exclude_inaudible = true         # drop rows flagged inaudible (seed behaviour)
+    exclude_inaudible = true         # drop rows flagged inaudible (as the original)
     limit = 10                       # optional: only the first N test items
 
     [render]                         # optional: RenderSettings fields
@@ -49,7 +49,7 @@ class BenchmarkItem:
     caption: str
     reference_patch: Patch | None = None
     name: str | None = None
-    wav_path: str | None = None  # relative path of the reference render (spec §6.1)
+    wav_path: str | None = None  # relative path of the reference render (docs/datasets.md)
     inaudible: bool = False
 
 

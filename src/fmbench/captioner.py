@@ -19,7 +19,7 @@ released at ``release_at`` seconds:
   units of ``f0`` and capped at 0.5 per bin (0 = harmonic; randomly placed partials ≈ 0.5).
 
 :func:`caption_from` turns them into words with fixed thresholds (docs/default-benchmark.md
-lists them), instrument type first, then timbre, then envelope — the order of the seed's
+lists them), instrument type first, then timbre, then envelope — the order of the original work's
 captions. Phrasing variants are chosen by a hash of a key (the patch content hash), so the
 caption of an item is a pure function of its audio and key.
 """

@@ -3,7 +3,7 @@
 - :func:`make_default` draws patches from :mod:`fmbench.prior`, renders them, drops
   duplicates and inaudible renders, splits by content hash and captions each item with
   :mod:`fmbench.captioner` (docs/default-benchmark.md).
-- :func:`import_syx` turns DX7 banks into a dataset (spec §6.1), de-duplicated by patch
+- :func:`import_syx` turns DX7 banks into a dataset (docs/datasets.md), de-duplicated by patch
   content (names ignored), with ``inaudible`` and ``has_fixed_freqs`` flags.
 - :func:`caption_dataset` captions any dataset from its audio files or fresh renders.
 

@@ -1,11 +1,12 @@
-"""Dataset CSVs in the seed's format (spec §6.1), read and written with the csv module.
+"""Dataset CSVs in the original work's format (docs/datasets.md), read and written with
+the csv module.
 
 Data CSV (``*_train.csv``, ``*_test.csv``): a pandas-style index column with an empty header,
 then ``id, wav_path, patch_data, name, inaudible, has_fixed_freqs`` and optionally more
 columns (``cot``, timbral attributes, …), which are kept as :attr:`DatasetRow.extra`.
 Captions CSV: ``id, caption`` (optionally ``cot``), with or without the index column.
 
-Reading is tolerant where the seed's readers are: the index column may be present (empty or
+Reading is tolerant where the original readers are: the index column may be present (empty or
 ``Unnamed: 0`` header) or absent; other ``Unnamed: N`` columns are dropped; ``patch_data`` is
 JSON or, for older files, a Python-literal dict (single quotes, ``True``) read with a bounded
 :func:`ast.literal_eval` — never ``eval``; booleans are ``True``/``False`` (any case),
@@ -199,7 +200,7 @@ def _check_id(path: Path, line: int, rid: str, seen: dict[str, int]) -> str:
 
 
 def read_dataset(path: str | os.PathLike[str]) -> list[DatasetRow]:
-    """Read a data CSV (spec §6.1); see the module docstring for what is accepted."""
+    """Read a data CSV (docs/datasets.md); see the module docstring for what is accepted."""
     path = Path(path)
     names, rows = _read_table(path)
     _require(path, names, DATA_COLUMNS)
@@ -265,7 +266,7 @@ def _bool_text(v: bool) -> str:
 
 
 def write_dataset(path: str | os.PathLike[str], rows: Sequence[DatasetRow]) -> Path:
-    """Write a data CSV with the index column (empty header) and the §6.1 columns.
+    """Write a data CSV with the index column (empty header) and the data columns.
 
     ``patch_data`` is written as compact JSON in the dict's own key order; extra columns
     (the union over rows, in first-seen order) follow the required ones. Atomic.
@@ -309,7 +310,7 @@ def load_items(
 ) -> tuple[Any, ...]:
     """Benchmark items from a data CSV joined by id with a captions CSV (or mapping).
 
-    Every kept row must have a caption and a valid patch (spec §1.1, strict check);
+    Every kept row must have a caption and a valid patch (strict check);
     inaudible rows are dropped when ``exclude_inaudible``. Captions for ids not in the data
     are ignored (one captions file usually covers train and test). Returns a tuple of
     :class:`fmbench.benchmark.BenchmarkItem`.

@@ -14,11 +14,11 @@ organ, keys, lead). Each family fixes:
 - feedback depth, detune spread, transpose (register) and the rare fixed-frequency
   modulators (2 % of modulators, 12 % for bells).
 
-Everything is drawn from ``numpy.random.Generator`` streams seeded by ``(seed, index)``,
-so item ``i`` of a dataset depends only on the seed and ``i``: any prefix of a dataset can be
+Everything is drawn from ``numpy.random.Generator`` streams seeded by ``(seed, index)``, so
+item ``i`` of a dataset depends only on the seed and ``i``: any prefix of a dataset can be
 regenerated on its own, bit for bit. ``docs/default-benchmark.md`` describes the prior in
-prose. The operator-slot convention of spec §1.2 is handled here: parameters are chosen
-per operator number and stored at slot ``6 - op``.
+prose. The operator-slot convention (docs/patch-format.md#operator-order) is handled here:
+parameters are chosen per operator number and stored at slot ``6 - op``.
 """
 
 from __future__ import annotations

@@ -23,9 +23,9 @@ DEFAULT_RENDERER = "dx7"
 class RenderSettings:
     """How to play a patch. Part of every render's cache key.
 
-    The defaults reproduce the seed (spec §2.2): 48 kHz, MIDI note 60, velocity 100,
-    key held 6.4 s (4800 control frames of 64 samples) then released for 3.2 s (2400
-    frames) → 460 800 samples. Several notes/velocities render one segment per
+    The defaults reproduce the original work (docs/renderer.md#timing): 48 kHz, MIDI note
+    60, velocity 100, key held 6.4 s (4800 control frames of 64 samples) then released for
+    3.2 s (2400 frames) → 460 800 samples. Several notes/velocities render one segment per
     (note, velocity) pair, notes outer and velocities inner, concatenated in that order.
     ``quantize_int16`` applies the reference's int16 truncation (``trunc(x·32767)``).
     """
@@ -105,13 +105,13 @@ def ablate_patch(patch: Patch, op: int) -> Patch:
     """The patch with OP``op`` silenced: its output level ``ol`` set to 0.
 
     A DX7 operator is never fully off — at ``ol = 0`` its envelope sits at the floor gain
-    (≈ 6.4e-5, spec §2.4), about −84 dB below full level, so it no longer audibly
+    (≈ 6.4e-5), about −84 dB below full level, so it no longer audibly
     modulates or sounds. Everything else (topology, carrier count and hence the mix
     normalisation) is unchanged, so the ablated render is directly comparable.
     """
     _check_op(op)
     ol = list(patch.ol)
-    ol[6 - op] = 0  # per-operator arrays are OP6-first (spec §1.2)
+    ol[6 - op] = 0  # per-operator arrays are OP6-first
     return patch.replace(ol=ol)
 
 
@@ -119,7 +119,7 @@ def isolate_patch(patch: Patch, op: int) -> Patch:
     """The patch reduced to OP``op`` and its :func:`modulator_closure`, OP``op`` the only
     carrier.
 
-    ``outmatrix`` becomes one-hot on OP``op`` (so the mix is divided by 4·1, spec §2.7:
+    ``outmatrix`` becomes one-hot on OP``op`` (so the mix is divided by 4·1:
     the isolated operator plays at the level it would have as a lone carrier); operators
     outside the closure get ``ol = 0`` and lose their modulation edges (they could not
     reach the output anyway). The feedback diagonal is kept only inside the closure.

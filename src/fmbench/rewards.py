@@ -1,32 +1,34 @@
-"""GRPO rewards as a library (spec §5.7), with trl's reward-function signature.
+"""GRPO rewards as a library, with trl's reward-function signature.
+
+What each reward computes: docs/prompts-and-training.md#grpo-rewards.
 
 Every reward here is a callable ``fn(prompts, completions, **kwargs) -> list[float]``:
 ``completions`` are strings or chat message lists (the contents of the assistant
 messages are joined with newlines), and the ground truth arrives as
 ``kwargs["answer"]`` — one compact canonical JSON string (or dict, or
-:class:`~fmbench.patch.model.Patch`) per completion, exactly like the seed's ``answer``
+:class:`~fmbench.patch.model.Patch`) per completion, exactly like the original ``answer``
 column. They are pure Python (no torch) and usable outside trl and the CLI::
 
     from fmbench.rewards import dx7_dist
     dx7_dist(None, ['```json\\n{...}\\n```'], answer=['{"modmatrix": ...}'])
 
-Common step (spec §5.7): the completion text is parsed with
+Common step: the completion text is parsed with
 :func:`fmbench.patch.parse.parse_reply` and *partially* canonicalised
 (:func:`fmbench.patch.canonical.canonicalize` with ``require_all=False``) → ``pred``,
 or "unparsable". "Valid" means the GRPO check: :func:`fmbench.patch.validate.validate`
-with ``mode="discrete"`` (the discrete schema check **and** the seed validator).
+with ``mode="discrete"`` (the discrete schema check **and** the ``seed`` validator).
 
 - :func:`toolrl_exact` — ``R_format + R_correct`` in [−3, 4];
 - :func:`toolrl_topology_gate` — values outside the two matrices only count when both
   matrices match exactly;
-- :func:`dx7_dist` — ``R_valid + R_keys + R_dist`` in [−3, 4.5] (the seed default);
+- :func:`dx7_dist` — ``R_valid + R_keys + R_dist`` in [−3, 4.5] (the original default);
 - :func:`dx7_dist_topology_gate` — ``s_k = 0`` outside the matrices unless they match;
 - :func:`metric_reward` — any per-sample metric plugin as a reward (renders, caches);
 - :func:`get_reward` / :func:`reward_functions` — resolve ``dx7_dist``, ``toolrl_exact``,
   ``metric:NAME`` specs.
 
 A ground truth that fails to load (not JSON, a missing key, invalid) gives the
-unparsable penalty (−3), as in the seed.
+unparsable penalty (−3), as in the original rewards.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ def completion_text(completion: Any) -> str:
 
 def parse_completion(completion: Any) -> dict[str, Any] | None:
     """``pred``: the last patch object of a completion, partially canonicalised, or None
-    when nothing parsable is found (spec §5.7 common step)."""
+    when nothing parsable is found (the common step)."""
     try:
         data = parse_reply(completion_text(completion))
         return canonicalize(data, require_all=False)
@@ -108,7 +110,7 @@ def parse_completion(completion: Any) -> dict[str, Any] | None:
 
 def load_answer(answer: Any) -> dict[str, Any] | None:
     """The ground-truth patch from an ``answer`` value (JSON string, dict or Patch), or
-    None when it fails the GT loading rules (all 12 keys, discrete + seed validity)."""
+    None when it fails the GT loading rules (all 12 keys, discrete + ``seed`` validity)."""
     if isinstance(answer, Patch):
         return answer.to_dict()
     try:
@@ -201,7 +203,7 @@ def _toolrl_one(pred: dict[str, Any] | None, gt: dict[str, Any] | None, gate: bo
 
 
 def make_toolrl(*, topology_gate: bool = False) -> RewardFn:
-    """A ``toolrl_exact``-style reward (spec §5.7): ``R_format + R_correct`` with
+    """A ``toolrl_exact``-style reward: ``R_format + R_correct`` with
     ``R_correct = 6·(r_name + r_param + r_value)/(2 + 128) − 3``."""
 
     def reward(prompts: Any, completions: Sequence[Any], **kwargs: Any) -> list[float]:
@@ -249,10 +251,10 @@ def make_dx7_dist(
     invalid_reward: float = INVALID_REWARD,
     topology_gate: bool = False,
 ) -> RewardFn:
-    """A ``dx7_dist`` reward (spec §5.7): ``R_valid + R_keys + γ·D``.
+    """A ``dx7_dist`` reward: ``R_valid + R_keys + γ·D``.
 
     ``weights`` are merged over the default key weights (names outside the 12 keys are
-    ignored, as the seed's ``--key_weights_json``); ``D`` is
+    ignored, as the original ``--key_weights_json``); ``D`` is
     :func:`fmbench.patch.distance.patch_similarity`'s weighted mean.
     """
     w = key_weights(weights)
@@ -278,7 +280,7 @@ def make_dx7_dist(
     return reward
 
 
-#: spec §5.7 rewards with their default settings
+#: the built-in rewards with their default settings
 toolrl_exact: RewardFn = make_toolrl()
 toolrl_topology_gate: RewardFn = make_toolrl(topology_gate=True)
 dx7_dist: RewardFn = make_dx7_dist()
@@ -444,7 +446,7 @@ def reward_functions(
 ) -> list[RewardFn]:
     """Resolve a comma-separated list (or sequence) of reward specs; trl sums them.
 
-    ``key_weights`` (the seed's ``--key_weights_json``) applies to the ``dx7_dist`` ones.
+    ``key_weights`` (the original ``--key_weights_json``) applies to the ``dx7_dist`` ones.
     """
     if isinstance(specs, str):
         specs = [s for s in specs.split(",") if s.strip()]

@@ -1,10 +1,11 @@
-"""Golden patches from the spec, shared by the patch-contract tests (not a test module)."""
+"""Golden patches of the original conversions, shared by the patch-contract tests (not a
+test module)."""
 
 from __future__ import annotations
 
 from fmbench.patch import Patch
 
-#: rom1a.syx voice 1 "BRASS   1" (algorithm 22), spec §1.5
+#: rom1a.syx voice 1 "BRASS   1" (algorithm 22), as the original loader converts it
 BRASS_1 = {
     "modmatrix": [
         [0, 1, 0, 0, 0, 0],
@@ -37,7 +38,8 @@ BRASS_1 = {
     "sensitivity": [2, 2, 2, 2, 0, 0],
 }
 
-#: the pretty-form example of spec §1.8, byte for byte (no trailing newline)
+#: the pretty-form example (docs/patch-format.md#serialized-forms), byte for byte, no
+#: trailing newline
 PRETTY_EXAMPLE = """{
   "modmatrix": [
       [0,1,0,0,0,0],

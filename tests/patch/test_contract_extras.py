@@ -1,4 +1,4 @@
-"""Serialisation (spec §1.8), JSON Schema, names (§3.6) and repair policies (§3.5)."""
+"""Serialisation, JSON Schema, names and repair policies (docs/patch-format.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""dx7_dist similarity (spec §5.7) and per-group errors, against hand-computed values."""
+"""dx7_dist similarity and per-group errors, against hand-computed values."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def test_numeric_strings_bools_nan_and_garbage():
     assert key_similarity("feedback", "0", 0) == 1.0
     assert key_similarity("feedback", "abc", 0) == 0.0
     assert key_similarity("feedback", None, 0) == 0.0
-    assert key_similarity("feedback", math.nan, 0) == 0.0  # seed gave NaN; we give 0
+    assert key_similarity("feedback", math.nan, 0) == 0.0  # the original gave NaN; we give 0
     assert key_similarity("feedback", math.inf, 0) == 0.0
     assert key_similarity("outmatrix", [True] * 6, ref["outmatrix"]) == 1.0
     assert key_similarity("coarse", ["1"] * 6, ref["coarse"]) == 1.0

@@ -1,4 +1,5 @@
-"""parse_reply (spec §3.1): every behaviour of §3.7, robustness and bounded work."""
+"""parse_reply: every parsing behaviour of docs/patch-format.md#parsing, robustness and
+bounded work."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def fenced(body: str, tag: str = "json") -> str:
     return f"{FENCE}{tag}\n{body}\n{FENCE}"
 
 
-# -- §3.7 parsing behaviours ------------------------------------------------------------
+# -- parsing behaviours ---------------------------------------------------------------
 def test_last_valid_json_block_wins():
     text = "first " + fenced('{"a": 1}') + " then " + fenced('{"b": 2}') + " done"
     assert parse_reply(text) == {"b": 2}
@@ -118,7 +119,8 @@ def test_think_text_before_json_does_not_interfere(brass):
 
 # -- exact equivalence with the reference regexes (small alphabet, many cases) ------------
 def _oracle(text: str) -> dict | None:
-    """A direct transcription of §3.1 (regex based, unbounded); None = no patch."""
+    """A direct transcription of the original parser (regex based, unbounded); None = no
+    patch."""
     for tag in ("json", ""):
         bodies = re.findall(r"```" + tag + r"\s*(\{.*?\})\s*```", text, re.S)
         if bodies:
@@ -266,7 +268,7 @@ def test_reply_over_the_size_limit(monkeypatch):
         parse_reply(b"x" * 101)
 
 
-# -- canonicalisation (§3.4) ------------------------------------------------------------
+# -- canonicalisation -----------------------------------------------------------------
 def test_canonicalize_orders_keys_and_drops_metadata(brass):
     d = brass.to_dict()
     messy = {"name": "BRASS   1", "has_fixed_freqs": False, "has_fixed_freq": 0, "zz": 1}

@@ -1,4 +1,4 @@
-"""DX7 SysEx reading/writing (spec §1.5-1.7) against the eight real banks and hypothesis."""
+"""DX7 SysEx reading/writing against the eight real banks and hypothesis."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""validate() in its three modes: every validation behaviour of spec §3.7 plus bad input."""
+"""validate() in its three modes: every validation behaviour of the original validator plus
+bad input."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def paths(problems: list[Problem]) -> set[str]:
     return {p.path for p in problems}
 
 
-# -- §3.7 validation behaviours ---------------------------------------------------------
+# -- validation behaviours ------------------------------------------------------------
 @pytest.mark.parametrize("mode", MODES)
 def test_factory_voice_passes(mode):
     assert validate(BRASS_1, mode=mode) == []

@@ -5,10 +5,10 @@ fidelity mode) with ``dexed`` on the shared DX7 banks, and by this plugin's test
 
 Definitions:
 
-- **RMS-envelope cosine** — the project's ``rms`` metric (``fmbench_plugins.rms.envelope``, spec
-  §4.11): both clips resampled to 44.1 kHz, frame 2048 / hop 512 centred RMS, envelopes
-  aligned at t = 0 and cut to the shorter one, cosine. Scale-invariant, so the engines'
-  different output gains do not matter. 1 = same loudness contour.
+- **RMS-envelope cosine** — the project's ``rms`` metric (``fmbench_plugins.rms.envelope``,
+  docs/metrics.md#rms): both clips resampled to 44.1 kHz, frame 2048 / hop 512 centred RMS,
+  envelopes aligned at t = 0 and cut to the shorter one, cosine. Scale-invariant, so the
+  engines' different output gains do not matter. 1 = same loudness contour.
 - **Log-mel distance (dB)** — at the renders' own sample rate (48 kHz). Each signal is
   first *level-normalised* to unit RMS over the whole render (the engines mix at
   different gains: Dexed does not divide by 4 × carriers); then a 128-band

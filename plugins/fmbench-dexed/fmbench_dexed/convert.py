@@ -1,9 +1,9 @@
 """fmbench patch → Dexed voice.
 
 The fmbench JSON keeps 14 values per operator plus topology, feedback and transpose
-(spec §1.6). Everything else a DX7 voice has is set *neutral* (:data:`NEUTRAL_BASE`), so
-that Dexed plays exactly what the JSON describes and nothing more:
-
+(docs/patch-format.md#sysex). Everything else a DX7 voice has is set *neutral*
+(:data:`NEUTRAL_BASE`), so that Dexed plays exactly what the JSON describes and nothing
+more:
 - LFO off: speed 0, delay 0, pitch-mod depth 0, amp-mod depth 0, pitch-mod sensitivity 0
   (key sync on, triangle wave — irrelevant at zero depth);
 - flat pitch EG: rates 99, levels 50;

@@ -31,11 +31,11 @@ class DexedRenderer:
     release); segments are concatenated notes-outer, velocities-inner.
 
     ``level="seed"`` (default) scales Dexed's output by ``2 / (4 × carriers)``: Dexed gives
-    a full-level carrier an amplitude of about 1.0 where the seed engine has gain 2.0
-    divided by ``4 × carriers``, so both engines put a patch at the same level and the
-    output stays inside full scale. ``level="raw"`` keeps Dexed's own gain (several loud
-    carriers then exceed ±1). With ``settings.quantize_int16`` the output is clipped to
-    full scale and truncated like the seed's ``trunc(x · 32767)``.
+    a full-level carrier an amplitude of about 1.0 where fmbench's reference-compatible
+    ``dx7`` engine has gain 2.0 divided by ``4 × carriers``, so both engines put a patch at
+    the same level and the output stays inside full scale. ``level="raw"`` keeps Dexed's own
+    gain (several loud carriers then exceed ±1). With ``settings.quantize_int16`` the output
+    is clipped to full scale and truncated like the ``dx7`` engine's ``trunc(x · 32767)``.
 
     Dexed's feedback scaling is its original one (``normalize_feedback`` off: reduced
     feedback in algorithms 4, 6 and 32, as in the Dexed plugin).

@@ -41,7 +41,7 @@ def test_carrier_op1_is_audible_and_modulator_op6_alone_is_silent():
     r = DexedRenderer()
     op1 = r.render(simple_patch(1, loud_slot=5), SHORT)  # OP1 is a carrier in algorithm 1
     op6 = r.render(simple_patch(1, loud_slot=0), SHORT)  # OP6 only modulates quiet OPs
-    assert 0.2 < op1.peak <= 0.25  # seed level: full carrier gain 2 / (4 × 2 carriers)
+    assert 0.2 < op1.peak <= 0.25  # level="seed": full carrier gain 2 / (4 × 2 carriers)
     assert op6.peak < 1e-3 * op1.peak
     # OP1 at ratio 1 plays note 60: its spectrum peaks at 261.6 Hz
     x = op1.samples[: int(0.2 * 48000)]

@@ -1,4 +1,4 @@
-"""Audiobox Aesthetics (spec §4.5): per-item CE, CU, PC, PQ scores from Meta's
+"""Audiobox Aesthetics (docs/metrics.md#audiobox): per-item CE, CU, PC, PQ scores from Meta's
 WavLM-based predictor, loaded from a local checkpoint in the model store.
 
 Install: ``pip install 'fmbench[aesthetics]'`` and then
@@ -49,7 +49,7 @@ def fmbench_register_metrics(register):
     register(
         "audiobox",
         _make,
-        summary="Audiobox Aesthetics CE/CU/PC/PQ (16 kHz, 10 s windows, length-weighted; §4.5)",
+        summary="Audiobox Aesthetics CE/CU/PC/PQ (16 kHz, 10 s windows, length-weighted)",
         direction="higher",
         metric_kind="audio",
         needs=("audio",),

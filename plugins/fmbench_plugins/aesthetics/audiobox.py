@@ -1,4 +1,5 @@
-"""The ``audiobox`` metric: Audiobox Aesthetics CE / CU / PC / PQ per item (spec §4.5).
+"""The ``audiobox`` metric: Audiobox Aesthetics CE / CU / PC / PQ per item
+(docs/metrics.md#audiobox).
 
 Reproduces ``audiobox_aesthetics.infer.AesPredictor.forward`` without its torchaudio
 parts (file loading and resampling), using the package's own model class
@@ -19,7 +20,7 @@ normalize_embed, output_dim, …}, "target_transform": {CE|CU|PC|PQ: {mean, std}
 loaded with ``weights_only=True``. ``model_cfg["precision"]`` is passed on as the package
 does; note that audiobox_aesthetics 0.0.4 tests the *converted* dtype against strings
 (``str(torch.bfloat16) in {"16", "bf16"}``), so its autocast never turns on and inference
-runs in float32 whatever the checkpoint says (spec §4.5 assumed bf16). We keep the
+runs in float32 whatever the checkpoint says (the original ran in bf16). We keep the
 package's behaviour (checked: a "bf16" and a "32" checkpoint give identical scores).
 
 Scores are cached per clip (:mod:`fmbench.cache`, namespace ``audiobox``) by audio

@@ -1,7 +1,7 @@
 """The ``outputs`` generator: model outputs produced elsewhere (CSV or JSONL), by id.
 
-Each row is normalised on its own (the seed chose one column for the whole file, spec
-§4.3, which silently dropped every row when that column was empty):
+Each row is normalised on its own (the original work chose one column for the whole file,
+which silently dropped every row when that column was empty):
 
 - with ``source="auto"`` (default) the verbatim reply (``response_text``, then
   ``final_text``) is used when the row has one, so fmbench's own parser decides what the
@@ -9,7 +9,7 @@ Each row is normalised on its own (the seed chose one column for the whole file,
 - patch columns are tried in the order ``patch_data, patch_data_rendered,
   generated_patch_data`` (``prefer_rendered=True`` puts ``patch_data_rendered`` first —
   note that it may hold a *repaired* patch, which credits the model with the repair);
-- the seed's failure markers (``FAILED_RENDER``, ``FAILED``, ``ERROR``, ``None``,
+- the original failure markers (``FAILED_RENDER``, ``FAILED``, ``ERROR``, ``None``,
   ``nan``, ``NaN``, empty) count as empty;
 - a file with no reply or patch columns but an audio column (``audio_path``,
   ``wav_path``) holds a system that produced sound directly (e.g. a text-to-audio

@@ -1,4 +1,4 @@
-"""CLAP metrics and embedder (spec §4.4): ``clap``, ``clap_text_synth_prefix`` (alias
+"""CLAP metrics and embedder (docs/metrics.md#clap): ``clap``, ``clap_text_synth_prefix`` (alias
 ``clap_synth``), ``clap_audio`` and the ``clap`` embedder for FAD / KAD / KL.
 
 Weights are the user's: a LAION-CLAP ``.pt`` checkpoint (default
@@ -59,7 +59,7 @@ def fmbench_register_metrics(register):
     register(
         "clap",
         _factory("ClapTextAudio", column="clap"),
-        summary="CLAP text–audio cosine: caption vs generated audio (spec §4.4)",
+        summary="CLAP text–audio cosine: caption vs generated audio",
         direction="higher",
         worst=-1.0,  # a cosine
         metric_kind="text_audio",
@@ -69,8 +69,8 @@ def fmbench_register_metrics(register):
     register(
         "clap_text_synth_prefix",
         _factory("ClapTextAudio", column="clap_text_synth_prefix", prefix="Synthesized "),
-        summary="the seed's CLAP_synth: the same text–audio cosine with the caption prefixed "
-        "'Synthesized ' (text–audio, NOT audio–audio)",
+        summary="the original work's CLAP_synth: the same text–audio cosine with the caption "
+        "prefixed 'Synthesized ' (text–audio, NOT audio–audio)",
         aliases=("clap_synth",),
         direction="higher",
         worst=-1.0,  # a cosine
@@ -96,6 +96,6 @@ def fmbench_register_embedders(register):
     register(
         "clap",
         _factory("ClapEmbedder"),
-        summary="CLAP audio embedding, one row per clip (48 kHz, 10 s, spec §4.4 preprocessing)",
+        summary="CLAP audio embedding, one row per clip (48 kHz, 10 s, CLAP metric preprocessing)",
         **_common(),
     )

@@ -51,7 +51,7 @@ DEFAULT_CHECKPOINT = ModelFile(
     sha256=None,  # not known to us: not invented; verify your copy with `fmbench models verify`
     size=None,
     url="https://huggingface.co/lukewys/laion_clap (file music_audioset_epoch_15_esc_90.14.pt)",
-    description="LAION-CLAP music checkpoint (HTSAT-base, no fusion), the seed's default",
+    description="LAION-CLAP music checkpoint (HTSAT-base, no fusion), the original default",
 )
 ROBERTA_TOKENIZER = ModelFile(
     "roberta-base",

@@ -45,7 +45,7 @@ class _ClapMetric:
 
 class ClapTextAudio(_ClapMetric):
     """Per-item cosine between the CLAP embeddings of the caption (optionally prefixed)
-    and of the generated audio (spec §4.4). NaN with a reason for silent/missing audio or
+    and of the generated audio (docs/metrics.md#clap). NaN with a reason for silent/missing audio or
     a missing caption; those items are counted in ``details``."""
 
     def __init__(self, prefix: str = "", column: str = "clap", **options: Any) -> None:
@@ -79,7 +79,7 @@ class ClapTextAudio(_ClapMetric):
 
 class ClapAudioAudio(_ClapMetric):
     """Per-item cosine between the CLAP audio embeddings of the generated and the
-    reference audio (a true audio–audio similarity; the seed never computed one)."""
+    reference audio (a true audio–audio similarity; the original work never computed one)."""
 
     name = "clap_audio"
 
@@ -110,7 +110,7 @@ class ClapAudioAudio(_ClapMetric):
 
 class ClapEmbedder:
     """CLAP audio embeddings for FAD / KAD / KL: one L2-normalised row per clip
-    (``(1, dim)``), preprocessed as in spec §4.4. Silent audio raises ``FmbenchError``
+    (``(1, dim)``), preprocessed as for the ``clap`` metric. Silent audio raises ``FmbenchError``
     ("silent audio"), which the distribution metrics record as a counted failure.
 
     The model is loaded on the first cache miss and kept until :meth:`close` (or until

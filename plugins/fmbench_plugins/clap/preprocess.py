@@ -1,7 +1,9 @@
-"""CLAP audio preprocessing, exactly as spec §4.4 (seed ``clap_score.py``), deterministic.
+"""CLAP audio preprocessing as the original ``clap_score.py`` did it, deterministic.
 
-1. resample to 48 kHz (:meth:`fmbench.audio.Audio.resample`, soxr; the seed used librosa's
-   default resampler, so resampled inputs differ slightly from the seed's — 48 kHz renders,
+The steps, in short: docs/metrics.md#clap.
+
+1. resample to 48 kHz (:meth:`fmbench.audio.Audio.resample`, soxr; the original used librosa's
+   default resampler, so resampled inputs differ slightly from the original's — 48 kHz renders,
    the usual case, are not resampled at all);
 2. peak-normalise to −1 dBFS: ``x · 10^(−1/20) / max|x|`` (pyloudnorm ``normalize.peak``);
    an all-zero clip cannot be normalised and is reported as :class:`SilentAudio` (the
@@ -9,7 +11,7 @@
 3. clip to [−1, 1];
 4. int16 quantisation by truncation toward zero: ``trunc(x · 32767) / 32767``;
 5. exactly 10 s (480 000 samples): shorter clips are zero-padded at the end; longer clips
-   keep their **first** 10 s (the seed let CLAP take a random 10 s crop, which made > 10 s
+   keep their **first** 10 s (the original let CLAP take a random 10 s crop, which made > 10 s
    inputs nondeterministic; fmbench always takes the first window).
 
 Because the model input is always exactly 480 000 samples, neither CLAP's "repeatpad"
@@ -43,7 +45,7 @@ def peak_normalize(x: np.ndarray, target_dbfs: float = PEAK_DBFS) -> np.ndarray:
 
 
 def quantize_int16(x: np.ndarray) -> np.ndarray:
-    """``trunc(clip(x, −1, 1) · 32767) / 32767`` as float32 (the seed's int16 round trip)."""
+    """``trunc(clip(x, −1, 1) · 32767) / 32767`` as float32 (the original int16 round trip)."""
     y = np.clip(np.asarray(x, dtype=np.float64), -1.0, 1.0)
     return (np.trunc(y * 32767.0).astype(np.int16).astype(np.float32)) / np.float32(32767.0)
 

@@ -2,31 +2,32 @@
 
 Three kernels:
 
-- :func:`eg_gains` — the integer envelope generator of spec §2.4, one value per control frame,
-  turned into linear gains ``2^(λ/2^24 − 14)``;
-- :func:`render_fast` — the FM core of spec §2.6 for topologies whose modulators are all
-  higher-numbered than the operators they modulate (every DX7 algorithm). It works block by
+- :func:`eg_gains` — the integer envelope generator (docs/renderer.md#envelope-generator),
+  one value per control frame, turned into linear gains ``2^(λ/2^24 − 14)``;
+- :func:`render_fast` — the FM core (docs/renderer.md#fm-core) for topologies whose
+  modulators are all higher-numbered than the operators they modulate (every DX7
+  algorithm). It works block by
   block: phases are accumulated sequentially (bit-identical to the reference's running sum
   with wrap), gains are interpolated exactly like ``numpy.interp`` (per run of equal frame,
   no gather), operators without feedback are evaluated as vectorised loops, only a feedback
   operator needs a per-sample recurrence, and the mix is normalised and quantised into the
   caller's output array in the same pass;
-- :func:`render_general` — a direct per-sample transcription of spec §2.6 for any matrix
+- :func:`render_general` — a direct per-sample transcription of the FM core for any matrix
   (lower-numbered modulators resolved by visit order) and for the hardware feedback loops of
   algorithms 4 and 6 (feedback source ≠ destination). It is the oracle the fast kernel is
   tested against.
 
 Sines. :func:`sin_` is a branch-free float64 sine (Cody–Waite reduction by π and one odd
-Chebyshev-fit polynomial on [−π/2, π/2], ≤ 2 ulp) that LLVM vectorises — the reference's libm
-``sin`` is scalar and far slower — used for every operator outside the feedback recurrence,
-where a last-ulp difference stays far below one int16 step. In the
-recurrence one sine's *latency* is the cost of a sample, so it uses :func:`sin_turn`, a
-1024-entry table plus short polynomials (≈30 cycles instead of ≈60). Both are plain IEEE
-arithmetic (no FMA contraction, no libm): the same bytes on every IEEE-754 platform. While a feedback
-loop is chaotic (``libm`` flags, samples before ``t_exact``), the exact mode evaluates the
-loop and its modulators with libm ``sin`` in the reference's operation order instead, since
-there last-ulp differences grow into audible ones. The general kernel uses libm, or
-:func:`sin_` in the fast mode.
+Chebyshev-fit polynomial on [−π/2, π/2], ≤ 2 ulp) that LLVM vectorises — the reference's
+libm ``sin`` is scalar and far slower — used for every operator outside the feedback
+recurrence, where a last-ulp difference stays far below one int16 step. In the recurrence
+one sine's *latency* is the cost of a sample, so it uses :func:`sin_turn`, a 1024-entry
+table plus short polynomials, with a shorter dependency chain. Both are plain IEEE
+arithmetic (no FMA contraction, no libm): the same bytes on every IEEE-754 platform. While a
+feedback loop is chaotic (``libm`` flags, samples before ``t_exact``), the exact mode
+evaluates the loop and its modulators with libm ``sin`` in the reference's operation order
+instead, since there last-ulp differences grow into audible ones. The general kernel uses
+libm, or :func:`sin_` in the fast mode.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def sin_array(x):
 
 @njit(cache=True)
 def eg_levels(rates, levels, outlevel, frames_on, frames_off):
-    """Integer EG levels λ (Q24 log2 units) per frame for 6 operators (spec §2.4).
+    """Integer EG levels λ (Q24 log2 units) per frame for 6 operators.
 
     ``rates``/``levels``: int64 (6, 4) per operator (OP1..OP6 rows), ``outlevel``: int64 (6,)
     (``max(0, 32·S(ol) + VEL)``). Key-up happens right after frame ``frames_on``.
@@ -260,9 +261,8 @@ _TURN_TAB = _turn_table(TURN_N)
 def sin_turn(u):
     """sin(2π·u/TURN_N) for |u| < 2^62: table lookup + short polynomials (abs. error ≲ 3e−16).
 
-    Short latency (≈ 30 cycles) for the sequential feedback recurrence, where the latency of
-    one sine is the cost of one sample; plain IEEE operations, hence the same bytes on every
-    machine.
+    Short latency for the sequential feedback recurrence, where the latency of one sine is
+    the cost of one sample; plain IEEE operations, hence the same bytes on every machine.
     """
     k = np.rint(u)
     f = u - k  # exact, |f| ≤ ½
@@ -609,7 +609,7 @@ def render_fast(
 def render_general(
     modmatrix, inc, gains, fb_src, fb_dst, fb_c, outmatrix, n_samples, step, fast_sin=False
 ):
-    """Per-sample transcription of spec §2.6 for any 6×6 matrix (slow, exact semantics).
+    """Per-sample transcription of the FM core for any 6×6 matrix (slow, exact semantics).
 
     Sine: libm ``sin``, or :func:`sin_` when ``fast_sin`` (the renderer's ``sine="fast"``:
     no libm ``sin`` in the output).

@@ -1,4 +1,6 @@
-"""The DX7 engine: patch → float64 mix, reproducing the seed renderer (spec §2) exactly.
+"""The DX7 engine: patch → float64 mix, reproducing the original renderer exactly.
+
+What it computes: docs/renderer.md.
 
 Everything that is per patch and cheap (frequencies, velocity/output-level scaling, the
 operator graph) is plain Python/numpy here; the per-frame envelope and the per-sample FM
@@ -7,7 +9,7 @@ core are numba kernels in :mod:`fmbench_plugins.dx7._kernels`, imported on first
 
 Operator indices in this module are 0-based *operator numbers minus one* (0 = OP1), i.e.
 the matrix convention; per-operator patch arrays are OP6-first and are read through
-``slot = 5 − k`` (spec §1.2).
+``slot = 5 − k`` (docs/patch-format.md#operator-order).
 
 Sine modes (``sine=``): ``"exact"`` evaluates a chaotic feedback loop (feedback ≥ 5, until
 its gain falls below :data:`CONTRACTING_LOOP_GAIN`) and its modulators with libm ``sin`` in
@@ -16,15 +18,16 @@ own deterministic sines (see :mod:`fmbench_plugins.dx7._kernels`).
 
 Fidelity modes:
 
-- ``"reference"`` — the seed renderer, int16-identical (last-ulp differences of ``sin``
+- ``"reference"`` — the original renderer, int16-identical (last-ulp differences of ``sin``
   outside chaotic feedback loops stay far below one int16 step);
-- ``"hardware"`` — follows the DX7/MSFA behaviour where the reference simplifies (spec
-  §2.9–2.10): exponential fixed frequencies ``10^(coarse mod 4 + fine/100)`` Hz, a
-  pitch-dependent detune (MSFA's documented approximation of the hardware: the shift in
-  octaves per detune step is ``0.0209/7 · e^(−0.396·log2 f) · log2 f0`` with ``f`` the
-  operator frequency and ``f0`` the note frequency, i.e. ≈1.2 cents/step at middle C and
-  less for higher partials), and the multi-operator feedback loops of algorithms 4 and 6
-  (the output of OP4, resp. OP5, feeds OP6). Everything else is shared with the reference.
+- ``"hardware"`` — follows the DX7/MSFA behaviour where the reference simplifies
+  (docs/renderer.md#fidelity-modes): exponential fixed frequencies
+  ``10^(coarse mod 4 + fine/100)`` Hz, a pitch-dependent detune (MSFA's documented
+  approximation of the hardware: the shift in octaves per detune step is
+  ``0.0209/7 · e^(−0.396·log2 f) · log2 f0`` with ``f`` the operator frequency and ``f0``
+  the note frequency, i.e. ≈1.2 cents/step at middle C and less for higher partials), and
+  the multi-operator feedback loops of algorithms 4 and 6 (the output of OP4, resp. OP5,
+  feeds OP6). Everything else is shared with the reference.
 """
 
 from __future__ import annotations
@@ -62,18 +65,18 @@ BLOCK = 256
 
 
 def scale_output_level(x: int) -> int:
-    """``S(x)`` of spec §2.4: the MSFA output-level curve (0..99 → 0..127)."""
+    """``S(x)``: the MSFA output-level curve (0..99 → 0..127)."""
     return x + 28 if x >= 20 else _LEVEL_LUT[x]
 
 
 def velocity_offset(velocity: int, sensitivity: int) -> int:
-    """``VEL(v, s)`` of spec §2.4 in EG units (+16 at v=100 for any s ≥ 1)."""
+    """``VEL(v, s)``: the velocity offset in EG units (+16 at v=100 for any s ≥ 1)."""
     v = VELOCITY_TABLE[max(0, min(127, int(velocity))) >> 1] - 239
     return ((sensitivity * v + 7) >> 3) << 4
 
 
 def operator_out_level(ol: int, velocity: int, sensitivity: int) -> int:
-    """Operator base level ``OUT = max(0, 32·S(ol) + VEL)`` (spec §2.4)."""
+    """Operator base level ``OUT = max(0, 32·S(ol) + VEL)``."""
     return max(0, (scale_output_level(ol) << 5) + velocity_offset(velocity, sensitivity))
 
 
@@ -85,8 +88,9 @@ def note_frequency(note: int) -> float:
 def frequencies(patch: Patch, fidelity: str = "reference", note: int = 60) -> np.ndarray:
     """Per-operator values OP1..OP6: the multiplier of f0 (ratio mode) or Hz (fixed mode).
 
-    Reference mode evaluates spec §2.3 in the reference's operation order (``note`` is
-    unused); hardware mode needs ``note`` for the pitch-dependent detune.
+    Reference mode evaluates the formulas of docs/renderer.md#operator-frequencies in the
+    original operation order (``note`` is unused); hardware mode needs ``note`` for the
+    pitch-dependent detune.
     """
     coarse = np.array(patch.coarse[::-1], dtype=np.float64)
     fine = np.array(patch.fine[::-1], dtype=np.float64)

@@ -11,26 +11,26 @@ from fmbench_plugins.dx7.engine import ENGINE_VERSION, FIDELITIES, SINES, prepar
 
 
 class DX7Renderer:
-    """Renders patches with the DX7 engine (spec §2).
+    """Renders patches with the DX7 engine (docs/renderer.md).
 
-    ``fidelity="reference"`` reproduces the seed renderer (int16 exact on the golden
-    values of spec §2.11); ``"hardware"`` follows DX7/MSFA behaviour where the reference
-    simplifies (see :mod:`fmbench_plugins.dx7.engine`). Several notes/velocities render one
-    independent segment per (note, velocity) pair — notes outer, velocities inner — each
-    identical to a single-note render, concatenated. Instances are stateless and picklable.
+    ``fidelity="reference"`` reproduces the original renderer (int16 exact on the golden
+    values of docs/renderer.md#golden-values); ``"hardware"`` follows DX7/MSFA behaviour
+    where the original simplifies (see :mod:`fmbench_plugins.dx7.engine`). Several
+    notes/velocities render one independent segment per (note, velocity) pair — notes
+    outer, velocities inner — each identical to a single-note render, concatenated.
+    Instances are stateless and picklable.
 
     ``sine`` trades exactness for speed on chaotic feedback voices and is part of
     :attr:`identity`, so cached renders of the two modes never mix:
 
     - ``"exact"`` (default; benchmarks render with it, see :mod:`fmbench_plugins.dx7`): while a
       feedback loop (feedback ≥ 5) is chaotic it is evaluated with the C library's ``sin``
-      in the reference's operation order — int16-identical to the seed renderer (and to the
-      libm oracle on all 256 shared voices) at ≈16 ns per sample of that stretch.
+      in the original operation order — int16-identical to the original renderer (and to
+      the libm oracle on all 256 shared voices), one sample after the other.
     - ``"fast"``: a short-latency table sine there too and no libm ``sin`` at all: the
-      same bytes every run and for any worker count. Identical to ``"exact"`` for feedback ≤ 4
-      (the same arithmetic) and, measured, on 236 of the 256 shared voices; in the other
-      20 the waveform decorrelates but the RMS-envelope cosine to ``"exact"`` stays
-      ≥ 0.99978 (median 0.99993) and the log-mel distance ≤ 2.7 dB (median 1.07 dB).
+      same bytes every run and for any worker count. Identical to ``"exact"`` for feedback
+      ≤ 4 (the same arithmetic) and on most other voices; where it differs the waveform
+      decorrelates but the sound does not (docs/renderer.md#sine-modes).
     """
 
     name = "dx7"

@@ -50,19 +50,19 @@ DISTRIBUTION_METRICS = (
         "fad",
         "FrechetAudioDistance",
         "set",
-        "Fréchet audio distance, reference set vs generated set (spec §4.8)",
+        "Fréchet audio distance, reference set vs generated set",
     ),
     (
         "kad",
         "KernelAudioDistance",
         "set",
-        "kernel audio distance: 100·unbiased MMD², bandwidth from the reference set (§4.9)",
+        "kernel audio distance: 100·unbiased MMD², bandwidth from the reference set",
     ),
     (
         "kl",
         "KlDivergence",
         "paired_audio",
-        "KL(reference ‖ generated) of softmaxed mean embeddings, paired by id (§4.7)",
+        "KL(reference ‖ generated) of softmaxed mean embeddings, paired by id",
     ),
 )
 

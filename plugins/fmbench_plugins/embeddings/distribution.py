@@ -1,4 +1,4 @@
-"""Distribution metrics over any registered embedder: FAD (§4.8), KAD (§4.9), KL (§4.7).
+"""Distribution metrics over any registered embedder: FAD, KAD, KL (docs/metrics.md).
 
 Each metric takes an ``embedder`` option (a registry name such as ``"mfcc"``, or an
 embedder object); its identity includes the embedder's identity. Embeddings are cached
@@ -230,7 +230,8 @@ def _nan(result: MetricResult, column: str, reason: str) -> MetricResult:
 
 
 class FrechetAudioDistance(_EmbeddingMetric):
-    """FAD between the reference set and the generated set (spec §4.8), lower is better."""
+    """FAD between the reference set and the generated set; lower is better
+    (docs/metrics.md#fad)."""
 
     name = column = "fad"
 
@@ -262,11 +263,11 @@ class FrechetAudioDistance(_EmbeddingMetric):
 
 
 class KernelAudioDistance(_EmbeddingMetric):
-    """KAD (spec §4.9): 100 · unbiased Gaussian-kernel MMD², lower is better.
+    """KAD (docs/metrics.md#kad): 100 · unbiased Gaussian-kernel MMD², lower is better.
 
     ``bandwidth="reference"`` (default) takes the kernel bandwidth from the reference
     rows, so every system is scored with the same kernel; ``"evaluated"`` takes it from
-    the generated rows as the seed did (seed-compatible); a number fixes it.
+    the generated rows, as the original work did (reference-compatible); a number fixes it.
     """
 
     name = column = "kad"
@@ -362,7 +363,7 @@ class KernelAudioDistance(_EmbeddingMetric):
 
 class KlDivergence(_EmbeddingMetric):
     """KL(reference ‖ generated) of softmaxed mean embeddings, per id-paired sample
-    (spec §4.7); the run value is the mean over pairs, lower is better."""
+    (docs/metrics.md#kl); the run value is the mean over pairs, lower is better."""
 
     name = column = "kl"
 

@@ -1,10 +1,11 @@
-"""Hugging Face causal-LM generators and training recipes (spec §5).
+"""Hugging Face causal-LM generators and training recipes (docs/prompts-and-training.md).
 
 - ``hf`` generator (:class:`fmbench_plugins.hf.generator.HFGenerator`): a transformers checkpoint
   folder, optionally with a peft adapter; ``--generator hf:PATH`` or a named generator
   from ``fmbench.toml`` (``[generators.NAME] type = "hf"``, see :mod:`fmbench.config`).
 - training (:mod:`fmbench_plugins.hf.training`): ``fmbench train sft|grpo`` with trl.
-- prompts (:mod:`fmbench_plugins.hf.prompt`): the seed's templates and think control, hash-checked.
+- prompts (:mod:`fmbench_plugins.hf.prompt`): the original templates and think control,
+  hash-checked.
 
 Heavy libraries (torch, transformers, peft, trl) are imported only when a generator is
 built or training starts; install them with ``pip install 'fmbench[hf]'`` (generation)
@@ -32,7 +33,7 @@ def fmbench_register_generators(register):
     register(
         "hf",
         _hf,
-        summary="a transformers causal LM folder (+ optional peft adapter), spec §5 prompts",
+        summary="a transformers causal LM folder (+ optional peft adapter), hash-checked prompts",
         arg_option="model",
         version=VERSION,
         extras=("hf",),

@@ -1,4 +1,4 @@
-"""`fmbench train sft|grpo`: fine-tune causal LMs with trl (spec §5.5–5.8).
+"""`fmbench train sft|grpo`: fine-tune causal LMs with trl (docs/prompts-and-training.md).
 
 Thin: options are parsed here, the work is :mod:`fmbench_plugins.hf.training` (extra ``train``).
 """
@@ -42,7 +42,7 @@ def _common(fn: Any) -> Any:
             multiple=True,
             required=True,
             type=_PATH,
-            help="Dataset CSV (spec §6.1); repeatable.",
+            help="Dataset CSV (docs/datasets.md); repeatable.",
         ),
         click.option(
             "--captions",
@@ -112,7 +112,7 @@ def train_group() -> None:
 @click.option("--warmup-steps", type=float, default=100, show_default=True)
 @click.option("--max-length", type=int, default=2048, show_default=True)
 def sft_cmd(data, captions, model, output, **kwargs: Any) -> None:
-    """Supervised fine-tuning on the byte-exact targets of spec §5.5.
+    """Supervised fine-tuning on byte-exact SFT targets (docs/prompts-and-training.md).
 
     \b
     Example:
@@ -160,7 +160,7 @@ def sft_cmd(data, captions, model, output, **kwargs: Any) -> None:
 @click.option("--beta", type=float, default=0.0, show_default=True)
 @click.option("--temperature", type=float, default=1.0, show_default=True)
 def grpo_cmd(data, captions, model, output, key_weights_json, **kwargs: Any) -> None:
-    """GRPO with trl on the spec §5.7 rewards and §5.8 defaults.
+    """GRPO with trl: the rewards and defaults of docs/prompts-and-training.md.
 
     \b
     Example:

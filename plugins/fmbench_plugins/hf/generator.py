@@ -1,18 +1,20 @@
-"""The ``hf`` generator: a transformers causal LM (optionally + a peft adapter), spec §5.
+"""The ``hf`` generator: a transformers causal LM (optionally + a peft adapter).
 
-Prompt (§5.1–5.2): one user turn, ``template.format(prompt=caption.rstrip() + suffix)``,
+Prompts, generation and output handling: docs/prompts-and-training.md.
+
+Prompt: one user turn, ``template.format(prompt=caption.rstrip() + suffix)``,
 rendered with the tokenizer's own chat template (``add_generation_prompt=True``,
-``enable_thinking=think``), no system message. Generation (§5.3): greedy by default;
+``enable_thinking=think``), no system message. Generation: greedy by default;
 ``do_sample`` with ``temperature``/``top_p``/``top_k``; ``max_new_tokens``; batched with
 left padding. Sampled runs are reproducible: ``torch.manual_seed`` is set before each
 batch from the run seed and the batch's item ids.
 
-Output handling (§5.4): only the continuation is decoded (special tokens skipped) →
+Output handling: only the continuation is decoded (special tokens skipped) →
 ``response_text``; it is split at the **last** ``</think>`` token id: everything up to it is
 ``think_text``, the rest ``final_text`` (literal ``<think>``/``</think>`` stripped). The
-runner parses ``raw_output``, which is therefore ``final_text`` — or the whole response
-when the final text is empty — exactly the text the seed parses; the complete reply is
-kept verbatim in ``info["response_text"]`` with ``think_text``, ``think_found``, token
+runner parses ``raw_output``, which is therefore ``final_text`` — or the whole response when
+the final text is empty — exactly the text the original pipeline parsed; the complete reply
+is kept verbatim in ``info["response_text"]`` with ``think_text``, ``think_found``, token
 counts, ``truncated`` and ``retries``.
 
 Retries (sampling only): a reply without a parsable 12-key patch is generated again, up
@@ -43,7 +45,7 @@ __all__ = [
     "split_reply",
 ]
 
-#: Qwen3's ``</think>`` id, the seed's fallback when the tokenizer cannot resolve it
+#: Qwen3's ``</think>`` id, the fallback when the tokenizer cannot resolve it
 QWEN3_THINK_END_ID = 151668
 _THINK_TAG = re.compile(r"</?think>")
 _LITERAL_THINK = re.compile(r"<think>(.*?)</think>", re.S)
@@ -78,7 +80,7 @@ def _think_end_id(tokenizer: Any) -> int | None:
 
 
 def split_reply(ids: Sequence[int], tokenizer: Any, think_end_id: int | None) -> dict[str, Any]:
-    """Spec §5.4 step 2 for one generated continuation (token ids, padding allowed)."""
+    """Split one generated continuation at the last ``</think>`` (token ids, padding allowed)."""
     ids = [int(i) for i in ids]
 
     def decode(part: list[int]) -> str:
@@ -197,8 +199,8 @@ def load_model_and_tokenizer(
     if require_chat_template and not getattr(tokenizer, "chat_template", None):
         raise HFGeneratorError(
             f"the tokenizer in {tok_dir} has no chat template; the hf generator formats the "
-            "prompt with the model's own chat template (spec §5.2) — use a chat/instruct "
-            "checkpoint or add chat_template.jinja to the folder"
+            "prompt with the model's own chat template (docs/prompts-and-training.md) — use a "
+            "chat/instruct checkpoint or add chat_template.jinja to the folder"
         )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -415,5 +417,5 @@ class HFGenerator:
 
     @staticmethod
     def _raw(parts: dict[str, Any]) -> str:
-        """What the seed parses: the final text, or the whole response if it is empty."""
+        """What the run parses: the final text, or the whole response if it is empty."""
         return parts["final_text"] if parts["final_text"].strip() else parts["response_text"]

@@ -1,13 +1,15 @@
-"""Prompt templates and think control (spec §5.1–5.2), as versioned, hash-checked data.
+"""Prompt templates and think control, as versioned, hash-checked data.
+
+The templates and their hashes: docs/prompts-and-training.md#prompt-templates.
 
 The user turn is ``template.format(prompt=caption.rstrip() + suffix)`` where the suffix is
 ``" /think"``, ``" /no_think"`` or nothing (:func:`think_suffix`). There is no system
 message; the conversation is that single user turn, passed through the tokenizer's chat
 template by the generator and the trainers.
 
-Built-in: ``minimal`` (the seed's default; its text reproduces both SHA-256 values of
-spec §5.1). Any other template is a text file (``template=PATH``); its SHA-256 is
-compared with the seed's known templates (:data:`KNOWN_TEMPLATES`, which also lists the
+Built-in: ``minimal`` (the original default; its text reproduces both documented SHA-256
+values). Any other template is a text file (``template=PATH``); its SHA-256 is compared
+with the original work's known templates (:data:`KNOWN_TEMPLATES`, which also lists the
 schema template's hash, so a user holding that exact text gets it recognised as
 ``schema``). An unrecognised text is accepted — the exact template belongs to each
 checkpoint's training configuration — and its hash becomes part of the generator identity;
@@ -34,7 +36,7 @@ __all__ = [
     "user_text",
 ]
 
-#: the think-control choices of the seed's ``--think_tag`` / ``--append_think_control``
+#: the think-control choices of the original ``--think_tag`` / ``--append_think_control``
 THINK_TAGS = ("auto", "think", "no_think", "none")
 
 
@@ -56,7 +58,7 @@ class PromptTemplate:
 
     @property
     def verified(self) -> bool:
-        """True when the text is one of the seed's known templates (by hash)."""
+        """True when the text is one of the original work's known templates (by hash)."""
         return self.sha256 in KNOWN_TEMPLATES.values()
 
     def fill(self, prompt: str) -> str:
@@ -64,19 +66,19 @@ class PromptTemplate:
         return self.text.format(prompt=prompt)
 
 
-#: the seed's known templates: name → SHA-256 of the text (spec §5.1)
+#: the original work's known templates: name → SHA-256 of the text
 KNOWN_TEMPLATES: dict[str, str] = {
     "minimal": "0a38ae13a53361c3065ca5ae6bad3d1a34bb0c4ecfcb727b41b501482612206a",
     "schema": "8172b2bc06c8ac7b0e7919a6ede58512c8ce8cd02d406ec6f4bfbcb32335d00c",
 }
-#: SHA-256 of the minimal template's instruction line (with its newline), spec §5.1
+#: SHA-256 of the minimal template's instruction line (with its newline)
 MINIMAL_INSTRUCTION_SHA256 = "6a9f62ef05a8749e43455a4fd2abe8832110d3fdc30537415bfbf5237cb0e925"
 
 _MINIMAL_INSTRUCTION = (
     "Find the parameter values for the famous 6-OP(operator) FM synthesizer, the DX7, "
     "such that the resulting sound matches the given prompt.\n"
 )
-#: the seed's default template (157 characters; hash-checked by the tests)
+#: the original default template (157 characters; hash-checked by the tests)
 MINIMAL_TEMPLATE = PromptTemplate("minimal", _MINIMAL_INSTRUCTION + "### Prompt: {prompt}")
 
 _BUILTIN = {"minimal": MINIMAL_TEMPLATE}
@@ -126,7 +128,7 @@ def load_template(
 
 
 def think_suffix(think_tag: str = "auto", enable_thinking: bool = False) -> str:
-    """The think-control suffix (spec §5.2): ``auto`` → ``" /think"`` iff thinking is
+    """The think-control suffix: ``auto`` → ``" /think"`` iff thinking is
     enabled else ``" /no_think"``; ``think``; ``no_think``; ``none`` → no suffix."""
     if think_tag not in THINK_TAGS:
         raise TemplateError(f"think tag must be one of {', '.join(THINK_TAGS)}, got {think_tag!r}")

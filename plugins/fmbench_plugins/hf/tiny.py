@@ -48,7 +48,7 @@ CHATML_THINK_TEMPLATE = (
     "{%- endif -%}"
 )
 
-#: the example voice of spec §1.8 (valid; one feedback operator), = golden spec B
+#: the pretty-form example voice (valid; one feedback operator), = golden spec B
 EXAMPLE_PATCH = spec_b()
 
 #: special tokens of the tiny tokenizer (``<think>``/``</think>`` are added, not special,

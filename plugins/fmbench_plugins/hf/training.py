@@ -1,21 +1,23 @@
-"""SFT and GRPO training with trl (spec §5.5–5.8); the library behind ``fmbench train``.
+"""SFT and GRPO training with trl; the library behind ``fmbench train``.
 
-Data: dataset CSVs (spec §6.1) joined by id with captions CSVs (:mod:`fmbench.dataset`).
+Targets, data, rewards and defaults: docs/prompts-and-training.md.
+
+Data: dataset CSVs (docs/datasets.md) joined by id with captions CSVs (:mod:`fmbench.dataset`).
 
 **SFT** (:func:`build_sft_rows`, :func:`train_sft`): user turn = template filled with
 ``caption.rstrip() + " /think"`` (reasoning row: non-blank ``cot`` in the *data* CSV) or
 ``" /no_think"``; assistant = ``<think>\\n{cot}\\n</think>`` (or ``<think>\\n\\n</think>``),
-a newline, then the fenced pretty patch (spec §1.8). The text is rendered with the
-tokenizer's chat template (``enable_thinking=True``, no generation prompt). The loss
-covers the whole text, like the seed, unless ``responses_only`` (then a prompt/completion
-split at the generation prompt masks the user turn).
+a newline, then the fenced pretty patch (docs/patch-format.md#serialized-forms). The text is
+rendered with the tokenizer's chat template (``enable_thinking=True``, no generation
+prompt). The loss covers the whole text, like the original recipe, unless ``responses_only``
+(then a prompt/completion split at the generation prompt masks the user turn).
 
 **GRPO** (:func:`build_grpo_rows`, :func:`train_grpo`): a shuffled pool of prompts (seed
 3407, ``pool_size``), GT that fails the reward loading rules skipped, prompts longer than
 the ``length_quantile`` token quantile dropped; ``answer`` = compact canonical GT JSON;
-rewards from :mod:`fmbench.rewards`; defaults of spec §5.8. :func:`grpo_batch_plan` makes
+rewards from :mod:`fmbench.rewards`; the original defaults. :func:`grpo_batch_plan` makes
 the batch configuration pass trl's check that every generation batch holds whole prompt
-groups (the seed's single-process "batch 1, 4 generations" recipe fails it).
+groups (the original single-process "batch 1, 4 generations" recipe fails it).
 
 Checkpoints go to ``OUTPUT/checkpoint-N`` (``save_steps``, keeping ``save_total_limit``)
 and resume with ``resume="latest"`` or a checkpoint path; the final model goes to
@@ -23,7 +25,7 @@ and resume with ``resume="latest"`` or a checkpoint path; the final model goes t
 writes the merged ``final_model``), with the tokenizer and ``fmbench_training.json``
 (the prompt template hash and every setting).
 
-Deviations from the seed, on purpose: the optimizer defaults to ``adamw_torch``
+Deviations from the original recipe, on purpose: the optimizer defaults to ``adamw_torch``
 (``adamw_8bit`` needs bitsandbytes and CUDA: pass ``optim="adamw_8bit"`` there); SFT rows
 whose patch fails the strict patch check are skipped and counted (the pretty form is
 defined for valid patches); the rendered SFT text ends at the final end-of-turn token,
@@ -57,7 +59,7 @@ __all__ = [
     "train_sft",
 ]
 
-#: LoRA target modules: every attention and MLP projection (spec §5.8)
+#: LoRA target modules: every attention and MLP projection
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 SEED = 3407
 
@@ -121,7 +123,7 @@ def _joined_rows(data, captions, *, filter_rows: bool, stats: DataStats):
 
 
 def sft_assistant_text(patch: Any, cot: str | None = None) -> str:
-    """The SFT assistant message (spec §5.5): think block, newline, fenced pretty JSON."""
+    """The SFT assistant message: think block, newline, fenced pretty JSON."""
     think = f"<think>\n{cot.strip()}\n</think>" if cot and cot.strip() else "<think>\n\n</think>"
     return f"{think}\n```json\n{patch.to_pretty_json()}\n```"
 
@@ -228,7 +230,7 @@ def build_grpo_rows(
     pool_size: int | None = 4096,
     seed: int = SEED,
 ) -> tuple[list[dict[str, Any]], DataStats]:
-    """GRPO prompts ``{"prompt": [user message], "answer", "id", "caption"}`` (spec §5.6),
+    """GRPO prompts ``{"prompt": [user message], "answer", "id", "caption"}``,
     before the length filter (see :func:`train_grpo`)."""
     from fmbench.rewards import load_answer
 
@@ -275,9 +277,9 @@ def grpo_batch_plan(
     trl generates ``processes × per_device_batch × steps_per_generation`` completions per
     generation batch and requires that number to be divisible by ``num_generations`` (whole
     prompt groups). When ``grad_accum`` is not given, the accumulation is raised to the
-    smallest value that satisfies it — the seed's "batch 1, 4 generations" on one process
+    smallest value that satisfies it — the original "batch 1, 4 generations" on one process
     becomes accumulation 4, i.e. one optimizer step per prompt group, the same data per
-    step as the seed's 4-GPU run. An explicit ``grad_accum`` is kept and only
+    step as the original multi-GPU run. An explicit ``grad_accum`` is kept and only
     ``steps_per_generation`` grows to the smallest valid multiple of it.
     """
     if per_device_batch < 1 or num_generations < 2 or processes < 1:
@@ -328,7 +330,9 @@ def _load(model: str, *, allow_hub: bool) -> tuple[Any, Any]:
     except Exception as exc:  # noqa: BLE001
         raise TrainingError(f"cannot load the tokenizer from {source}: {exc}") from None
     if not getattr(tokenizer, "chat_template", None):
-        raise TrainingError(f"the tokenizer in {source} has no chat template (spec §5.2)")
+        raise TrainingError(
+            f"the tokenizer in {source} has no chat template (docs/prompts-and-training.md)"
+        )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     try:
@@ -339,7 +343,7 @@ def _load(model: str, *, allow_hub: bool) -> tuple[Any, Any]:
 
 
 def _prompt_tokens(tokenizer: Any, messages: list[dict[str, str]], enable_thinking: bool) -> int:
-    """Token length of the chat-templated prompt with the generation prompt (spec §5.6)."""
+    """Token length of the chat-templated prompt with the generation prompt."""
     text = tokenizer.apply_chat_template(
         messages, tokenize=False, add_generation_prompt=True, enable_thinking=enable_thinking
     )
@@ -467,7 +471,8 @@ def train_sft(
     allow_hub: bool = False,
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Supervised fine-tuning on the spec §5.5 targets; returns the final model folder."""
+    """Supervised fine-tuning on the SFT targets (docs/prompts-and-training.md#sft-targets);
+    returns the final model folder."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
@@ -569,7 +574,8 @@ def train_grpo(
     allow_hub: bool = False,
     log: Callable[[str], None] = print,
 ) -> Path:
-    """GRPO with the spec §5.8 defaults; returns the final model folder."""
+    """GRPO with the original defaults (docs/prompts-and-training.md#grpo-defaults); returns
+    the final model folder."""
     import numpy as np
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer

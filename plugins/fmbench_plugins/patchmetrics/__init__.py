@@ -81,7 +81,7 @@ def fmbench_register_metrics(register):
     register(
         "dx7_dist",
         _factory("Dx7Dist"),
-        summary="weighted parameter similarity to the reference, spec §5.7 (1 = identical)",
+        summary="weighted parameter similarity to the reference (1 = identical)",
         direction="higher",
         metric_kind="patch",
         needs=("patch", "reference_patch"),

@@ -121,7 +121,9 @@ class ExactMatch:
 
 
 class Dx7Dist:
-    """The ``dx7_dist`` similarity D of spec §5.7 (1 = identical, 0 = nothing matches).
+    """The ``dx7_dist`` similarity D (1 = identical, 0 = nothing matches).
+
+    Definition: docs/metrics.md#dx7_dist.
 
     Computed on the parsed object, so a parsed-but-invalid or partial patch gets the
     same partial credit the GRPO reward gives it; unparsable outputs are NaN.

@@ -1,4 +1,5 @@
-"""Built-in signal-level metrics (no model weights): RMS-envelope cosine (spec §4.11)."""
+"""Built-in signal-level metrics (no model weights): RMS-envelope cosine
+(docs/metrics.md#rms)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
-"""RMS-envelope cosine similarity (spec §4.11), in numpy.
+"""RMS-envelope cosine similarity (docs/metrics.md#rms), in numpy.
 
 Both clips are resampled to 44.1 kHz with :meth:`fmbench.audio.Audio.resample` at soxr
 quality ``"HQ"`` — the resampler ``librosa.load`` uses by default since librosa 0.10
-(``res_type="soxr_hq"``), so the envelopes equal the seed's for the same input samples
-(the seed loaded the WAV files; we take the rendered samples directly). The envelope is
-``librosa.feature.rms`` with its defaults: frames of 2048 samples every 512, centered
-(1024 zeros padded on each side), ``sqrt(mean(x²))`` per frame → ``1 + n // 512`` frames.
-The envelopes are aligned at t = 0 and cut to the shorter one;
+(``res_type="soxr_hq"``), so the envelopes equal the original's for the same input samples
+(the original loaded the WAV files; we take the rendered samples directly). The envelope is
+``librosa.feature.rms`` with its defaults: frames of 2048 samples every 512, centered (1024
+zeros padded on each side), ``sqrt(mean(x²))`` per frame → ``1 + n // 512`` frames. The
+envelopes are aligned at t = 0 and cut to the shorter one;
 ``rms_cosine = a·b / (‖a‖‖b‖ + 1e-12)``. A silent clip gives 0 (no division by zero).
 """
 

@@ -1,4 +1,4 @@
-"""Built-in AC (AudioCommons timbral) metrics, spec §4.10.
+"""Built-in AC (AudioCommons timbral) metrics (docs/metrics.md#timbral).
 
 - ``timbral``: the original timbral-models 0.4.0 through one compatibility shim
   (:mod:`fmbench_plugins.timbral.compat`). Its PyPI metadata names the retired ``sklearn``

@@ -1,4 +1,4 @@
-"""The AC (timbral) metrics of spec §4.10 over two interchangeable extractors.
+"""The AC (timbral) metrics (docs/metrics.md#timbral) over two interchangeable extractors.
 
 Per pair (a = generated, b = reference), from the eight attributes in the order
 hardness, depth, brightness, roughness, warmth, sharpness, boominess, reverb: the seven
@@ -6,7 +6,7 @@ continuous ones are divided by 100, reverb (0/1) is kept, NaN becomes 0, ``d = a
 ``l1 = mean(|d|)`` (the results table's "AC"), ``mse = mean(d²)``,
 ``cosine = a·b / (‖a‖‖b‖ + 1e-12)``.
 
-As in the seed, a clip whose features cannot be extracted (silent, too short, NaN
+As in the original work, a clip whose features cannot be extracted (silent, too short, NaN
 samples) counts as a zero vector — it is not dropped — and the reason is recorded in
 ``MetricResult.reasons``. A sample with no audio object at all gets NaN with a reason.
 Audio below 44.1 kHz is resampled to 44.1 kHz once, by :meth:`Audio.resample` (soxr
@@ -54,7 +54,7 @@ def normalise(raw: np.ndarray) -> np.ndarray:
 
 
 def distances(raw_a: np.ndarray, raw_b: np.ndarray) -> tuple[float, float, float]:
-    """(timbral_l1, timbral_mse, timbral_cosine) of two raw attribute vectors (§4.10)."""
+    """(timbral_l1, timbral_mse, timbral_cosine) of two raw attribute vectors."""
     a, b = normalise(raw_a), normalise(raw_b)
     d = a - b
     cos = float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b) + EPS))
@@ -143,7 +143,7 @@ class TimbralMetric:
             audio = audio.resample(MIN_RATE, quality="HQ")
         try:
             out = self._extract(audio.samples.astype(np.float64), audio.sample_rate)
-        except Exception as exc:  # noqa: BLE001 - the seed scores any extractor failure as 0
+        except Exception as exc:  # noqa: BLE001 - the original scores any extractor failure as 0
             return nan, f"{self.extractor_identity} failed: {type(exc).__name__}: {exc}"[:300]
         values = np.array([out.get(k, math.nan) for k in KEYS], dtype=np.float64)
         missing = [k for k, v in zip(KEYS, values, strict=True) if not np.isfinite(v)]
@@ -176,7 +176,7 @@ class TimbralMetric:
             ]
             if notes:
                 n_zero += 1
-                text = "; ".join(notes) + " (NaN attributes count as 0, spec §4.10)"
+                text = "; ".join(notes) + " (NaN attributes count as 0: docs/metrics.md#timbral)"
                 for c in self.columns:
                     result.reasons[(c, i)] = text
         result.details.update(

@@ -1,4 +1,4 @@
-"""Checkpoint-based audio embedders for FAD / KAD / KL (spec §4.6): ``vggish`` and
+"""Checkpoint-based audio embedders for FAD / KAD / KL: ``vggish`` and
 ``passt``, our own torch implementations loading the user's local weight files from the
 model store (``fmbench models add PATH --as NAME``); see :mod:`fmbench_plugins.torchembed.vggish`
 and :mod:`fmbench_plugins.torchembed.passt` for the exact front ends and expected state-dict keys.
@@ -50,7 +50,7 @@ def fmbench_register_embedders(register):
     register(
         "vggish",
         _make("vggish", "VggishEmbedder", "VGGISH_FILE"),
-        summary="VGGish raw 128-d (no PCA, no final ReLU), 0.96 s examples, 16 kHz (§4.6)",
+        summary="VGGish raw 128-d (no PCA, no final ReLU), 0.96 s examples, 16 kHz",
         version=VERSION,
         extras=("vggish",),
         requires=("torch",),
@@ -59,7 +59,7 @@ def fmbench_register_embedders(register):
     register(
         "passt",
         _make("passt", "PasstEmbedder", "PASST_FILE"),
-        summary="PaSST-S 10 s at 32 kHz: 527 logits + 768-d embedding, one row per clip (§4.6)",
+        summary="PaSST-S 10 s at 32 kHz: 527 logits + 768-d embedding, one row per clip",
         version=VERSION,
         extras=("passt",),
         requires=("torch",),

@@ -191,7 +191,7 @@ class CheckpointEmbedder:
     # -- embedding -----------------------------------------------------------------
     def prepare(self, audio: Audio) -> np.ndarray:
         """Mono float64 samples at ``sample_rate``, quantised to int16 and ÷ 32768 (the
-        seed wrote a 16-bit WAV at the model rate and read it back)."""
+        original wrote a 16-bit WAV at the model rate and read it back)."""
         if len(audio) == 0:
             raise ValueError("cannot embed empty audio")
         return audio.resample(self.sample_rate).to_int16().astype(np.float64) / 32768.0

@@ -1,4 +1,4 @@
-"""PaSST base, 10 s at 32 kHz (spec §4.6): one 1295-d row per clip = 527 AudioSet logits
+"""PaSST base, 10 s at 32 kHz: one 1295-d row per clip = 527 AudioSet logits
 followed by the 768-d embedding (hear21passt's basic model in ``"all"`` mode).
 
 Our own torch implementation of hear21passt 0.0.26's inference path (its package imports

@@ -1,4 +1,4 @@
-"""VGGish (spec §4.6): 16 kHz, non-overlapping 0.96 s examples, raw 128-d output.
+"""VGGish: 16 kHz, non-overlapping 0.96 s examples, raw 128-d output.
 
 Front end (the VGGish recipe, numpy, float64):
 
@@ -17,7 +17,7 @@ Network (:class:`VGGish`): 4 blocks of 3×3 convolutions (64 | 128 | 256, 256 | 
 channels, padding 1, ReLU) each followed by 2×2 max-pooling, a flatten in
 (height, width, channel) order (TensorFlow's), and Linear 12288→4096, ReLU,
 4096→4096, ReLU, 4096→128. **No final ReLU, no PCA / quantisation**: the raw 128-d
-output, as the seed's kadtk loader used it.
+output, as the original kadtk loader used it.
 
 State-dict keys (torchvggish's ``vggish-10086976.pth``, a plain ``OrderedDict``)::
 

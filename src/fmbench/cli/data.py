@@ -79,7 +79,7 @@ def make_default_cmd(out, seed, n_train, n_test, max_candidates, workers, progre
 def import_syx_cmd(
     banks, out, collection, test_fraction, captions, render, workers, progress
 ) -> None:
-    """Build a dataset (spec §6.1 CSVs) from DX7 SysEx banks.
+    """Build a dataset (CSVs as in docs/datasets.md) from DX7 SysEx banks.
 
     Voices are de-duplicated by patch content (names ignored), flagged `inaudible` and
     `has_fixed_freqs`, and split into train/test by content hash.

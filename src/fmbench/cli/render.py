@@ -1,6 +1,6 @@
 """`fmbench render INPUT --out DIR`: render patches to audio files, resumably.
 
-INPUT is a dataset CSV (spec §6.1: ``id``, ``wav_path``, ``patch_data``), a JSON-lines file
+INPUT is a dataset CSV (docs/datasets.md: ``id``, ``wav_path``, ``patch_data``), a JSON-lines file
 (records ``{"id": …, "patch": {…}}`` as written by ``fmbench patch from-syx``, or bare patch
 dicts) or a ``.syx`` bank. Every output is written atomically (temporary name, then rename)
 and recorded in ``DIR/manifest.jsonl`` (one JSON object per input row, also mirrored to

@@ -6,11 +6,11 @@ Records written by ``from-syx`` (one JSON object per line)::
      "patch": {<12 canonical keys>}, "clamped": [{"parameter": ..., "raw": ..., "value": ...}]}
 
 plus ``"vced"`` (all 155 DX7 parameters) with ``--full``, which lets ``to-syx`` restore the
-parameters a patch drops (spec §1.6): ``from-syx --full`` then ``to-syx`` is byte-exact for
-in-range banks. ``to-syx`` reads such records or bare patch dicts (an optional ``name`` key
-is used as the voice name). More than 32 patches are an error unless ``--split`` is given,
-which writes ``<stem>-01.syx``, ``<stem>-02.syx``, … (32 voices each, the last one padded
-with init voices).
+parameters a patch drops (docs/patch-format.md#sysex): ``from-syx --full`` then ``to-syx``
+is byte-exact for in-range banks. ``to-syx`` reads such records or bare patch dicts (an
+optional ``name`` key is used as the voice name). More than 32 patches are an error unless
+``--split`` is given, which writes ``<stem>-01.syx``, ``<stem>-02.syx``, … (32 voices each,
+the last one padded with init voices).
 """
 
 from __future__ import annotations

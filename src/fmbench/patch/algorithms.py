@@ -1,4 +1,6 @@
-"""The 32 DX7 algorithms and the algorithm ↔ (modmatrix, outmatrix) mapping (spec §1.4).
+"""The 32 DX7 algorithms and the algorithm ↔ (modmatrix, outmatrix) mapping.
+
+The table: docs/patch-format.md#algorithms.
 
 Matrices are OP1-first: ``modmatrix[c][m] = 1`` means OP(m+1) modulates OP(c+1) and
 ``outmatrix[k] = 1`` means OP(k+1) is a carrier. Algorithms 4 and 6 have a feedback loop
@@ -40,7 +42,7 @@ def _alg(number: int, carriers: str, edges: str, fb: int) -> Algorithm:
     return Algorithm(number, tuple(int(c) for c in carriers.split(",")), pairs, fb)
 
 
-# number, carriers, edges "m>c", feedback operator — transcribed from spec §1.4
+# number, carriers, edges "m>c", feedback operator (table in docs/patch-format.md#algorithms)
 ALGORITHMS: tuple[Algorithm, ...] = (
     _alg(1, "1,3", "2>1 4>3 5>4 6>5", 6),
     _alg(2, "1,3", "2>1 4>3 5>4 6>5", 2),

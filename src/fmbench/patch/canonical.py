@@ -1,4 +1,4 @@
-"""Canonicalisation of parsed patch dicts (spec §3.4).
+"""Canonicalisation of parsed patch dicts (docs/patch-format.md#canonicalisation).
 
 Two variants, as in the reference:
 

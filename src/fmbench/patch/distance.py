@@ -1,6 +1,6 @@
-"""Patch-to-patch similarity and per-group parameter errors (spec §5.7).
+"""Patch-to-patch similarity and per-group parameter errors (docs/metrics.md#dx7_dist).
 
-:func:`patch_similarity` is the ``D`` term of the seed's ``dx7_dist`` GRPO reward: a
+:func:`patch_similarity` is the ``D`` term of the ``dx7_dist`` GRPO reward: a
 weighted mean over the 12 canonical keys of a per-key similarity in [0, 1]. It is a pure
 function of two JSON-like patches, so both the ``dx7_dist`` metric and GRPO reward code
 import it from here. The prediction may be *partial or malformed* (a parsed model reply
@@ -16,12 +16,13 @@ Per key (``s_k``):
 - an element the prediction lacks (short list, short row, non-list row, non-numeric
   value) scores 0; a key the prediction lacks, or holds in the wrong container type
   (a number where a list belongs), scores 0 but keeps its weight; extra elements are
-  ignored. Numeric strings (``"3"``) and booleans count as numbers, as in the seed.
+  ignored. Numeric strings (``"3"``) and booleans count as numbers, as in the
+  original reward.
 
 ``D = Σ_k w_k s_k / Σ_k w_k`` with :data:`DEFAULT_KEY_WEIGHTS` (sum 24.5).
 
-One deliberate difference from the seed: a NaN in the prediction scores 0 for that
-element (the seed's arithmetic let it turn the whole reward into NaN). ±Infinity scores
+One deliberate difference from the original reward: a NaN in the prediction scores 0 for
+that element (the original arithmetic let it turn the whole reward into NaN). ±Infinity scores
 0 in both.
 """
 
@@ -36,7 +37,7 @@ import numpy as np
 
 from fmbench.patch.model import BINARY_KEYS, KEY_ORDER, RANGES, SHAPES, Patch
 
-#: the seed's default ``dx7_dist`` key weights (spec §5.7); they sum to 24.5
+#: the default ``dx7_dist`` key weights (docs/prompts-and-training.md#grpo-rewards); sum 24.5
 DEFAULT_KEY_WEIGHTS: Mapping[str, float] = MappingProxyType(
     {
         "modmatrix": 4.0,
@@ -63,7 +64,7 @@ _MATCH_TOL = 1e-6
 def key_weights(overrides: Mapping[str, float] | None = None) -> dict[str, float]:
     """The default weights with ``overrides`` merged over them.
 
-    Names outside the 12 canonical keys are ignored (as the seed's ``--key_weights_json``
+    Names outside the 12 canonical keys are ignored (as the original ``--key_weights_json``
     does); a negative or non-finite weight raises :class:`ValueError`.
     """
     weights = dict(DEFAULT_KEY_WEIGHTS)
@@ -143,10 +144,11 @@ def patch_similarity(
     ref: Patch | Mapping[str, Any],
     weights: Mapping[str, float] | None = None,
 ) -> float:
-    """The ``dx7_dist`` similarity ``D`` in [0, 1] (1 = identical), spec §5.7.
+    """The ``dx7_dist`` similarity ``D`` in [0, 1] (1 = identical); see
+    docs/metrics.md#dx7_dist.
 
     ``weights`` overrides :data:`DEFAULT_KEY_WEIGHTS` per key (see :func:`key_weights`).
-    If all weights are 0 the result is 0, as in the seed.
+    If all weights are 0 the result is 0.
     """
     w = key_weights(weights)
     sims = key_similarities(pred, ref)
@@ -158,12 +160,13 @@ def patch_similarity(
 
 # -- per-group errors (between two valid patches) ------------------------------------
 
-#: MIDI note of the seed's renders; operator frequencies are compared at this note
+#: MIDI note of the benchmark renders; operator frequencies are compared at this note
 REFERENCE_NOTE = 60
 
 
 def operator_frequencies(patch: Patch, note: int = REFERENCE_NOTE) -> np.ndarray:
-    """Each operator's frequency in Hz at MIDI ``note`` by spec §2.3, OP1..OP6 order.
+    """Each operator's frequency in Hz at MIDI ``note``, OP1..OP6 order
+    (docs/renderer.md#operator-frequencies).
 
     Ratio mode: ``f0 · c' · (1 + fine/100) · 2^(detune/1200) · 2^(transpose/12)``
     (``c' = 0.5`` for coarse 0); fixed mode: ``10^(coarse mod 4) · (1 + 0.08861·fine)``.

@@ -1,6 +1,9 @@
-"""The DX7 patch value object and the constants of the patch contract (spec §1).
+"""The DX7 patch value object and the constants of the patch contract.
 
-Two operator orders live in one patch, exactly as on disk (spec §1.2):
+The format: docs/patch-format.md.
+
+Two operator orders live in one patch, exactly as on disk
+(docs/patch-format.md#operator-order):
 
 - ``modmatrix`` and ``outmatrix`` are **OP1-first** (index 0 = OP1);
 - every per-operator array (``fixed_freq``, ``coarse``, ``fine``, ``detune``, ``ol``,
@@ -22,7 +25,7 @@ from typing import Any
 
 from fmbench.patch.algorithms import Matrix, find_algorithm
 
-#: the canonical key order (spec §1.1); serialisation always follows it
+#: the canonical key order (docs/patch-format.md#keys); serialisation always follows it
 KEY_ORDER: tuple[str, ...] = (
     "modmatrix",
     "outmatrix",
@@ -167,11 +170,11 @@ class Patch:
         return out
 
     def to_json(self) -> str:
-        """Compact canonical JSON (separators ``,`` and ``:``), spec §1.8."""
+        """Compact canonical JSON (separators ``,`` and ``:``)."""
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
     def to_pretty_json(self) -> str:
-        """The one-key-per-line form used in SFT targets, byte-exact with spec §1.8."""
+        """The one-key-per-line form of SFT targets (docs/patch-format.md#serialized-forms)."""
         lines = []
         for key, value in self.to_dict().items():
             if isinstance(value, list) and value and isinstance(value[0], list):

@@ -1,4 +1,4 @@
-"""DX7 voice-name checks and cleaning (spec §3.6)."""
+"""DX7 voice-name checks and cleaning (docs/patch-format.md#names)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Extract the last patch object from a model reply (spec §3.1), safely and in bounded time.
+"""Extract the last patch object from a model reply, safely and in bounded time.
+
+The rules, in short: docs/patch-format.md#parsing.
 
 :func:`parse_reply` tries, in this order (the first success wins):
 
@@ -110,7 +112,7 @@ class ParsedReply:
 
 
 def parse_reply(text: str | bytes) -> dict[str, Any]:
-    """The last patch-like JSON object in ``text`` (spec §3.1), as a plain dict.
+    """The last patch-like JSON object in ``text``, as a plain dict.
 
     Raises :class:`~fmbench.patch.errors.PatchParseError` when none can be found. The
     result is not validated: pass it to :func:`fmbench.patch.validate.validate` or

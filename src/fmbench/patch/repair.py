@@ -3,9 +3,10 @@
 Two policies (:class:`RepairPolicy`):
 
 ``seed``
-    The reference's pre-render repair (spec §3.5), exactly: per key, a missing or non-list
-    field becomes the default; lists are truncated or padded to 6 from the default;
-    ``outmatrix`` and ``fixed_freq`` elements become ``0 if int(v) <= 0 else 1``;
+    The original work's pre-render repair (docs/patch-format.md#repair), exactly: per
+    key, a missing or non-list field becomes the default; lists are truncated or padded to
+    6 from the default; ``outmatrix`` and ``fixed_freq`` elements become
+    ``0 if int(v) <= 0 else 1``;
     ``modmatrix`` and the EG matrices are reshaped to 6×6 / 4×6 with missing rows and cells
     from the default; ``feedback``/``transpose`` go through ``int()`` (default on failure).
     Values are **not** range-clamped and other elements are not converted, so the result
@@ -19,8 +20,9 @@ Two policies (:class:`RepairPolicy`):
     but the lowest-numbered operator's diagonal 1 are dropped. Always yields a valid
     :class:`~fmbench.patch.model.Patch`.
 
-Defaults are the init voice of the reference SysEx writer (spec §1.7), used *as is* in the
-slot-ordered JSON, like the reference (so ``ol`` = ``[99,0,0,0,0,0]`` gives OP6 level 99):
+Defaults are the init voice of the SysEx writer (docs/patch-format.md#sysex), used *as is*
+in the slot-ordered JSON, like the original (so ``ol`` = ``[99,0,0,0,0,0]`` gives OP6
+level 99):
 see :data:`DEFAULTS` and :func:`init_voice`. Every change is described in the returned
 notes.
 """
@@ -50,7 +52,7 @@ class RepairPolicy(StrEnum):
 
 _ALG32 = algorithm(32)
 
-#: the init-voice defaults of spec §1.7, as the reference uses them (lists taken as is)
+#: the init-voice defaults, as the original repair uses them (lists taken as is)
 DEFAULTS: dict[str, Any] = {
     "modmatrix": [list(r) for r in _ALG32.modmatrix],
     "outmatrix": list(_ALG32.outmatrix),
@@ -68,7 +70,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 def init_voice() -> Patch:
-    """The reference's default voice (the "default_fallback" of inference, spec §5.4)."""
+    """The original work's default voice (the "default_fallback" of inference)."""
     return Patch.from_dict(DEFAULTS)
 
 
@@ -84,7 +86,7 @@ def _seed_bit(v: Any, default: int) -> tuple[int, bool]:
 
 
 def seed_repair(obj: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The reference repair of spec §3.5 (no clamping; the result may still be invalid).
+    """The original work's repair (no clamping; the result may still be invalid).
 
     Returns the 12-key dict in canonical order and notes describing every change.
     """

@@ -1,10 +1,11 @@
 """A JSON Schema (draft 2020-12) of the canonical patch, for constrained decoding and
 tool calling (``fmbench patch schema``).
 
-The schema states both operator orders correctly (spec §1.2): the matrices are OP1-first,
-every per-operator array and the EG columns are OP6-first. One rule of the contract is
-only *described*, not encoded, because decoders and tool-calling APIs rarely support the
-needed ``not``/``prefixItems`` combinations: at most one diagonal 1 in ``modmatrix``.
+The schema states both operator orders correctly (docs/patch-format.md#operator-order):
+the matrices are OP1-first, every per-operator array and the EG columns are OP6-first.
+One rule of the contract is only *described*, not encoded, because decoders and
+tool-calling APIs rarely support the needed ``not``/``prefixItems`` combinations: at most
+one diagonal 1 in ``modmatrix``.
 :func:`fmbench.patch.validate.validate` checks it.
 """
 

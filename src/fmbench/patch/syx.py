@@ -1,12 +1,14 @@
-"""DX7 SysEx voices: read and write 32-voice bulk dumps and single-voice dumps (spec §1.5-1.7).
+"""DX7 SysEx voices: read and write 32-voice bulk dumps and single-voice dumps.
+
+Format, clamping and the init voice: docs/patch-format.md#sysex.
 
 :class:`Voice` holds **every** DX7 voice parameter (the 155 "VCED" parameters), so
 ``bank bytes → Voices → bank bytes`` is byte-exact for banks whose values are in range (the
 four factory ROM banks, for example). :meth:`Voice.to_patch` gives the 12-key
 :class:`~fmbench.patch.model.Patch`; :meth:`Voice.from_patch` goes back, filling what the
-patch lacks from the init voice of spec §1.7 (or from a ``base`` voice).
+patch lacks from the init voice (or from a ``base`` voice).
 
-Formats (byte map: ``../shared/data/dx7/README.md``)
+Formats
     * 32-voice bulk dump, "VMEM" format 9: ``F0 43 0n 09 20 00`` + 4096 packed bytes
       (32 × 128, OP6 first) + checksum + ``F7`` (4104 bytes);
     * headerless 4096-byte cartridge image (the 4096 packed bytes alone; no checksum);
@@ -20,35 +22,36 @@ Formats (byte map: ``../shared/data/dx7/README.md``)
     between messages — raises :class:`SyxError` (a :class:`~fmbench.errors.FmbenchError`),
     never ``IndexError``. The checksum is ``(-sum(data)) & 0x7F``.
 
-Out-of-range values (spec §1.5 step 2)
-    Unpacking splits the shared bytes exactly like the reference loader: the *upper* field of
+Out-of-range values
+    Unpacking splits the shared bytes exactly like the original loader: the *upper* field of
     a shared byte takes all remaining high bits (so byte 13 = 127 gives KVS 31, byte 111 = 45
     gives feedback 5 and oscillator key sync 5), the right curve is masked to 2 bits, the
-    algorithm byte is taken whole. Every unpacked value is then clamped to the §1.5 maximum
+    algorithm byte is taken whole. Every unpacked value is then clamped to its maximum
     (levels/rates 99, detune 14, coarse 31, algorithm byte 31, LFO wave 5, transpose 48,
     name bytes 126, …). With ``out_of_range="clamp"`` (default) each clamp is recorded as a
-    :class:`Clamp` (0-based voice index, parameter name, raw value, clamped value); bits that
-    the reference drops silently (byte 11 bits 4-6, above the two curves) are reported too, as
-    parameter ``"OPn curves byte (unused bits)"``. ``out_of_range="reject"`` raises
-    :class:`SyxRangeError` naming every voice and parameter instead.
+    :class:`Clamp` (0-based voice index, parameter name, raw value, clamped value); bits
+    that the original loader drops silently (byte 11 bits 4-6, above the two curves) are
+    reported too, as parameter ``"OPn curves byte (unused bits)"``.
+    ``out_of_range="reject"`` raises :class:`SyxRangeError` naming every voice and
+    parameter instead.
 
 Patch conversion and what it loses
-    :meth:`Voice.to_patch` follows spec §1.5 step 3 with signed arithmetic: ``detune`` = byte
-    − 7, ``transpose`` = byte − 24, topology from the algorithm table; for fixed-frequency
-    operators ``coarse`` is reduced mod 4 and ``detune`` set to 0 (only these matter to the
-    reference renderer), so those two values do not survive a round trip. The patch drops
-    (spec §1.6), per operator: keyboard level scaling (break point, left/right depth and
-    curve), keyboard rate scaling and amplitude-modulation sensitivity; per voice: the pitch
-    EG (4 rates, 4 levels), every LFO parameter (speed, delay, PMD, AMD, key sync, waveform,
-    pitch-mod sensitivity), oscillator key sync, operator on/off and the algorithm number
-    (replaced by the matrices). The name survives only as metadata: the reference keeps the
+    :meth:`Voice.to_patch` uses signed arithmetic: ``detune`` = byte − 7, ``transpose`` =
+    byte − 24, topology from the algorithm table; for fixed-frequency operators ``coarse``
+    is reduced mod 4 and ``detune`` set to 0 (only these matter to the reference-compatible
+    renderer), so those two values do not survive a round trip. The patch drops, per
+    operator: keyboard level scaling (break point, left/right depth and curve), keyboard
+    rate scaling and amplitude-modulation sensitivity; per voice: the pitch EG (4 rates, 4
+    levels), every LFO parameter (speed, delay, PMD, AMD, key sync, waveform, pitch-mod
+    sensitivity), oscillator key sync, operator on/off and the algorithm number
+    (replaced by the matrices). The name survives only as metadata: the original keeps the
     first 9 of its 10 characters (:meth:`Voice.name_metadata`, length configurable).
-    :meth:`Voice.from_patch` takes the dropped values from the §1.7 init voice
+    :meth:`Voice.from_patch` takes the dropped values from the init voice
     (:data:`INIT_VOICE`) unless a ``base`` voice is given.
 
 Algorithms 4 and 6
     On the hardware these two algorithms feed back through several operators (OP6 → OP5 →
-    OP4 → OP6 in algorithm 4, OP6 → OP5 → OP6 in algorithm 6). Like the reference, the patch
+    OP4 → OP6 in algorithm 4, OP6 → OP5 → OP6 in algorithm 6). Like the original, the patch
     matrices encode them as *self*-feedback on OP4 (algorithm 4) and OP5 (algorithm 6); see
     :mod:`fmbench.patch.algorithms`. The mapping stays one-to-one, so algorithm numbers
     round-trip exactly; only a renderer that uses the matrices approximates the sound.
@@ -57,7 +60,7 @@ Topology that is no DX7 algorithm
     :meth:`Voice.from_patch` raises :class:`SyxTopologyError` by default; with
     ``fallback_algorithm=32`` (any 1..32) it writes that algorithm instead and reports it
     (into the ``report`` list you pass, else as a :class:`TopologyFallbackWarning`). The
-    reference writes algorithm 32 silently (QUIRK, spec §1.7); fmbench never does.
+    original writer wrote algorithm 32 silently; fmbench never does.
 """
 
 from __future__ import annotations
@@ -108,7 +111,7 @@ BULK_DATA_SIZE = BANK_SIZE * PACKED_SIZE
 OutOfRange = Literal["clamp", "reject"]
 ChecksumPolicy = Literal["warn", "reject", "ignore"]
 
-# -- the 155 VCED parameters: names and maxima (spec §1.5 step 2) ---------------------------
+# -- the 155 VCED parameters: names and maxima ----------------------------------------------
 _OP_FIELDS = (
     "eg_rate1",
     "eg_rate2",
@@ -248,7 +251,7 @@ def _check(name: str, value: Any, hi: int) -> None:
 class VoiceOperator:
     """One operator of a DX7 voice, in hardware units (detune 0..14, 7 = centre).
 
-    Defaults are those of the init voice (spec §1.7) for a non-OP1 operator.
+    Defaults are those of the init voice for a non-OP1 operator.
     """
 
     eg_rate: tuple[int, int, int, int] = (95, 95, 95, 95)
@@ -365,7 +368,7 @@ class Voice:
         return self.transpose - 24
 
     def name_metadata(self, length: int = 9) -> str:
-        """The name as patch metadata: the first ``length`` characters (reference: 9)."""
+        """The name as patch metadata: the first ``length`` characters (the original: 9)."""
         if length < 0:
             raise ValueError("length must be >= 0")
         return self.name[:length]
@@ -461,7 +464,7 @@ class Voice:
 
     # -- patch conversion ------------------------------------------------------------------
     def to_patch(self) -> Patch:
-        """The 12-key patch (spec §1.5 step 3): signed detune/transpose, matrices from the
+        """The 12-key patch: signed detune/transpose, matrices from the
         algorithm; fixed-frequency operators get ``coarse mod 4`` and detune 0."""
         alg = _algorithm_by_number(self.algorithm)
         ops = self.operators
@@ -491,7 +494,7 @@ class Voice:
         fallback_algorithm: int | None = None,
         report: list[str] | None = None,
     ) -> Voice:
-        """The voice for a patch (spec §1.7): the 14 kept values per operator, feedback,
+        """The voice for a patch: the 14 kept values per operator, feedback,
         transpose and the algorithm found from the matrices; every dropped parameter comes
         from ``base`` (default :data:`INIT_VOICE`). A fixed-frequency operator whose patch
         values are the base's as reduced by :meth:`to_patch` (``coarse mod 4``, detune 0)
@@ -562,7 +565,7 @@ def _voice_name(name: str) -> str:
     return name
 
 
-#: the init voice of spec §1.7 (algorithm 32, OP1 output level 99 and KVS 2, name INITVOICE)
+#: the init voice (algorithm 32, OP1 output level 99 and KVS 2, name INITVOICE)
 INIT_VOICE = Voice(
     operators=(VoiceOperator(),) * 5 + (VoiceOperator(output_level=99, kvs=2),),
 )
@@ -570,7 +573,7 @@ INIT_VOICE = Voice(
 
 # -- unpacking with the reference's bit splitting --------------------------------------------
 def _unpack(p: bytes) -> list[int]:
-    """128 packed bytes → 155 *raw* (unclamped) VCED values, split like the reference."""
+    """128 packed bytes → 155 *raw* (unclamped) VCED values, split like the original loader."""
     o: list[int] = []
     for j in range(6):
         b = p[17 * j : 17 * j + 17]
@@ -588,7 +591,7 @@ def _unpack(p: bytes) -> list[int]:
 
 
 def _stray_bits(p: bytes, voice: int) -> list[Clamp]:
-    """Bits the reference drops silently (byte 11 above the two curves), as clamps."""
+    """Bits the original loader drops silently (byte 11 above the two curves), as clamps."""
     out = []
     for j in range(6):
         b = p[17 * j + 11]
@@ -665,7 +668,7 @@ class SyxBank:
         return [c for c in self.clamps if c.voice == index]
 
     def to_patches(self) -> list[Patch]:
-        """Every voice as a 12-key patch (spec §1.5)."""
+        """Every voice as a 12-key patch."""
         return [v.to_patch() for v in self.voices]
 
     def to_syx(self, *, channel: int = 0) -> bytes:

@@ -1,4 +1,6 @@
-"""Validation of patch-like objects: structured problems, never exceptions (spec §1, §3.2-3.3).
+"""Validation of patch-like objects: structured problems, never exceptions.
+
+The modes, in short: docs/patch-format.md#validation.
 
 :func:`validate` accepts *any* Python object (what a JSON or literal parser returned) and
 returns a list of :class:`~fmbench.patch.errors.Problem` — empty means valid. It never
@@ -11,16 +13,16 @@ raises for bad input and never prints. Three modes:
     NaN and Infinity are problems; ranges per :data:`~fmbench.patch.model.RANGES`; at most
     one diagonal 1 in ``modmatrix``.
 ``"seed"``
-    the reference ``validate_specs`` (spec §3.2): ranges, the feedback-diagonal rule and
+    the original work's validator ``validate_specs``: ranges, the feedback-diagonal rule and
     shapes, but floats such as ``50.5`` pass, ``True`` passes as 1 and unknown keys are
     ignored. Where the reference raises (``KeyError`` for a missing key, ``IndexError`` for
     too few ``modmatrix``/EG rows, ``TypeError`` for a string or list where a number
     belongs), a problem is returned instead and its message names the exception.
 ``"discrete"``
-    GRPO reward validity (spec §3.3): the discrete schema check (:func:`discrete_problems`:
+    GRPO reward validity: the discrete schema check (:func:`discrete_problems`:
     all keys, exact list shapes, binary keys numerically 0/1, other values integer-like
     within 1e-6 and in range after rounding, numeric strings and bools accepted, at most one
-    diagonal) **and** the seed check. Numeric strings therefore pass the discrete part but
+    diagonal) **and** the ``seed`` check. Numeric strings therefore pass the discrete part but
     still fail overall, because ``validate_specs`` raises on them — as in the reference.
 
 At most :data:`MAX_PROBLEMS` problems are reported (a final problem says how many more).
@@ -94,7 +96,7 @@ def is_valid(obj: Any, *, mode: Mode = "strict") -> bool:
 
 
 def discrete_problems(obj: Any) -> list[Problem]:
-    """The GRPO discrete schema check alone (spec §3.3), without the seed validator."""
+    """The GRPO discrete schema check alone, without the ``seed`` validator."""
     problems = _Problems()
     try:
         _discrete(obj, problems)
@@ -273,7 +275,7 @@ def _strict(obj: Any, problems: _Problems) -> None:
         )
 
 
-# -- seed (reference validate_specs, §3.2) ---------------------------------------------
+# -- seed (the original validate_specs) -----------------------------------------------
 def _seed_cmp(path: str, v: Any, key: str, problems: _Problems) -> None:
     lo, hi = RANGES[key]
     if v is None or isinstance(v, (str, bytes, list, tuple, dict, set)):
@@ -420,7 +422,7 @@ def _seed_diagonal(mm: Any, problems: _Problems) -> None:
         )
 
 
-# -- discrete (GRPO, §3.3) -------------------------------------------------------------
+# -- discrete (GRPO) ------------------------------------------------------------------
 def _as_float(v: Any) -> float | None:
     if isinstance(v, (str, bool, numbers.Real)) or _is_numpy_bool(v):
         try:

@@ -1,14 +1,15 @@
-"""Shared DX7 patch fixtures for tests: a neutral valid patch and the golden specs of §2.11.
+"""Shared DX7 patch fixtures for tests: a neutral valid patch and the golden specs
+(docs/renderer.md#golden-values).
 
 Usage::
 
     from fmbench.testing.patches import patch_dict, spec_b
 
     d = patch_dict(1, feedback=7)          # algorithm 1, everything else neutral
-    p = Patch.from_dict(spec_b())          # golden spec B (= the §1.8 example voice)
+    p = Patch.from_dict(spec_b())          # golden spec B (= the pretty-form example voice)
 
 Every function returns a *fresh* dict (nested lists included), so tests may mutate it.
-The init voice of the reference SysEx writer (spec §1.7) lives in
+The init voice of the SysEx writer lives in
 :func:`fmbench.patch.repair.init_voice`, not here.
 """
 
@@ -54,12 +55,12 @@ def patch_dict(alg: int = 32, **overrides: Any) -> dict[str, Any]:
 
 
 def spec_a() -> dict[str, Any]:
-    """Golden spec A (§2.11): algorithm 32, only OP1 (slot 5) at ol 99, instant envelopes."""
+    """Golden spec A: algorithm 32, only OP1 (slot 5) at ol 99, instant envelopes."""
     return patch_dict(32, ol=[0, 0, 0, 0, 0, 99])
 
 
 def spec_b() -> dict[str, Any]:
-    """Golden spec B (§2.11), which is also the example voice of §1.8: algorithm 1,
+    """Golden spec B, which is also the pretty-form example voice: algorithm 1,
     feedback 7, slow envelopes."""
     return patch_dict(
         1,
@@ -71,7 +72,7 @@ def spec_b() -> dict[str, Any]:
 
 
 def spec_c() -> dict[str, Any]:
-    """Golden spec C (§2.11): algorithm 5, a fixed OP6, detune, transpose, sensitivities."""
+    """Golden spec C: algorithm 5, a fixed OP6, detune, transpose, sensitivities."""
     return patch_dict(
         5,
         feedback=3,

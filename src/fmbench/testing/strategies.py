@@ -9,7 +9,7 @@ Usage::
     def test_something(patch): ...
 
 Topologies are drawn from the 32 DX7 algorithms or as random binary matrices with at most
-one diagonal 1 (the only structural rule of the contract, spec §1.3). Per-operator arrays
+one diagonal 1 (the only structural rule of the contract). Per-operator arrays
 are OP6-first, like the on-disk format; fixed-frequency operators are included.
 Requires ``hypothesis`` (a test dependency, not a runtime one).
 """
@@ -81,7 +81,7 @@ def valid_patch_dicts(
     ``algorithms_only``: topology is one of the 32 DX7 algorithms (needed for a SysEx round
     trip). ``fixed``: True forces at least one fixed-frequency operator, False none, None
     either. ``syx_exact``: the patch survives JSON → SysEx → JSON unchanged (DX7 topology,
-    fixed-mode operators have ``coarse < 4`` and ``detune == 0``, spec §1.7).
+    fixed-mode operators have ``coarse < 4`` and ``detune == 0``).
     """
     mod, out = draw(algorithm_topologies() if (algorithms_only or syx_exact) else topologies())
     if fixed is None:

@@ -1,4 +1,4 @@
-"""CLAP plugin: preprocessing (§4.4), HF and LAION backends on tiny random weights, caching,
+"""CLAP plugin: preprocessing, HF and LAION backends on tiny random weights, caching,
 determinism, bad input, and equivalence with the laion_clap package itself."""
 
 from __future__ import annotations

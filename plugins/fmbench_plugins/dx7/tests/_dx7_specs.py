@@ -1,4 +1,4 @@
-"""The golden specs A, B, C of spec §2.11 and the path of the shared DX7 banks."""
+"""The golden specs A, B, C (docs/renderer.md#golden-values) and the shared DX7 banks' path."""
 
 from __future__ import annotations
 

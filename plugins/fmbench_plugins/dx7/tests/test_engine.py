@@ -1,4 +1,4 @@
-"""Engine behaviour: EG arithmetic (spec §2.4), the fast kernel against the exact per-sample
+"""Engine behaviour: EG arithmetic, the fast kernel against the exact per-sample
 oracle, sin accuracy, multi-note/velocity segments, sample rates, fidelity modes."""
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ def _one_op_levels(rate_attack=99, rate_release=99, frames_on=4800, frames_off=2
     "rate,frames", [(99, 0), (90, 0), (80, 3), (70, 13), (60, 38), (50, 117), (40, 379), (30, 1086)]
 )
 def test_measured_attack_times(rate, frames):
-    """Spec §2.4 table: frames after frame 0 until full level (0 = full in the first frame)."""
+    """Attack frames after frame 0 until full level (0 = full in the first frame), as in
+    docs/renderer.md#envelope-generator."""
     lam = _one_op_levels(rate_attack=rate)
     full = 3840 << 16
     assert lam[frames] == full and np.all(lam[:frames] < full)
@@ -133,7 +134,7 @@ def _oracle(patch: Patch, s: RenderSettings) -> np.ndarray:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_patch_dicts(algorithms_only=True))
 def test_fast_kernel_matches_exact_oracle(d):
-    """The block kernel equals the per-sample transcription of spec §2.6 (libm sin):
+    """The block kernel equals the per-sample transcription of the FM core (libm sin):
     bit-for-bit where libm is used, within last-ulp noise elsewhere — never 2 int16 steps."""
     p = Patch.from_dict(d)
     fast = DX7Renderer().render_float(p, SHORT)

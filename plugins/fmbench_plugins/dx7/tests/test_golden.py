@@ -1,4 +1,5 @@
-"""Golden render values of spec §2.11 (reference code): int16 exact."""
+"""Golden render values of the original renderer (docs/renderer.md#golden-values): int16
+exact."""
 
 from __future__ import annotations
 

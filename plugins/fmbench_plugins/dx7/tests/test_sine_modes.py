@@ -150,7 +150,7 @@ def test_float_and_int16_outputs_agree(renderer):
 def test_phase_wrap_paths_match_the_oracle(sample_rate):
     """High partials at 8 kHz step ≥ π per sample (the kernel's general wrap loop, no
     phases in the recurrence's shadow); at 48 kHz the single-subtraction path: both equal
-    the per-sample transcription of spec §2.6 in int16."""
+    the per-sample transcription of the FM core in int16."""
     from test_engine import _oracle
 
     d = spec_b().to_dict()

@@ -1,4 +1,4 @@
-"""Prompt templates and think control (spec §5.1-5.2)."""
+"""Prompt templates and think control (docs/prompts-and-training.md)."""
 
 from __future__ import annotations
 

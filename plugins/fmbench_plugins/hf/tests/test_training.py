@@ -40,7 +40,7 @@ def test_sft_targets_are_byte_exact(train_csvs, tiny_model):
     )
     tok = AutoTokenizer.from_pretrained(tiny_model)
     text = sft_text(tok, plain["user"], plain["assistant"])
-    # the chat template turns the single newline after </think> into two (spec §5.2)
+    # the chat template turns the single newline after </think> into two
     assert text == (
         f"<|im_start|>user\n{plain['user']}<|im_end|>\n<|im_start|>assistant\n"
         f"<think>\n\n</think>\n\n```json\n{pretty.to_pretty_json()}\n```<|im_end|>"
@@ -74,7 +74,7 @@ def test_invalid_rows_and_missing_captions(tmp_path, train_csvs):
 @pytest.mark.parametrize(
     ("batch", "gens", "procs", "accum", "expected"),
     [
-        (1, 4, 1, None, (4, 4)),  # the seed's recipe on one process
+        (1, 4, 1, None, (4, 4)),  # the original recipe on one process
         (4, 4, 1, None, (1, 1)),
         (1, 4, 4, None, (1, 1)),  # 4 GPUs × batch 1: as published
         (2, 4, 1, None, (2, 2)),

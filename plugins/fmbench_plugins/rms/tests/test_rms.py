@@ -1,4 +1,4 @@
-"""RMS-envelope cosine (spec §4.11): librosa agreement, edge cases, metadata."""
+"""RMS-envelope cosine (docs/metrics.md#rms): librosa agreement, edge cases, metadata."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_envelope_matches_librosa_feature_rms(n):
 
 
 def test_cosine_matches_a_librosa_pipeline_to_1e_6():
-    """The seed's computation: librosa's default resampler (soxr_hq) + feature.rms."""
+    """The original computation: librosa's default resampler (soxr_hq) + feature.rms."""
     librosa = pytest.importorskip("librosa")
     a, b = _tone(2.0, 440, 2.0), _tone(1.5, 660, 6.0)
 

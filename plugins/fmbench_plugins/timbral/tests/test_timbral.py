@@ -202,7 +202,7 @@ def test_metric_columns_reasons_and_bad_input():
     assert set(res.per_sample) == {"timbral_fast_l1", "timbral_fast_mse", "timbral_fast_cosine"}
     assert l1[0] == 0.0 and cos[0] == pytest.approx(1.0)
     assert np.isfinite(l1[1]) and np.isfinite(l1[2]) and l1[1] > 0
-    # failed extraction → zero vector (seed §4.10): l1 = mean of the reference vector
+    # failed extraction → zero vector, as in the original: l1 = mean of the reference vector
     ref_vec = normalise(np.array([res.details["raw_b"][k][3] for k in KEYS]))
     for i in (3, 4, 5):
         assert l1[i] == pytest.approx(np.mean(np.abs(ref_vec))), i
