@@ -220,12 +220,7 @@ class Plugins:
         for hook_name, kind in HOOK_KINDS.items():
             caller = getattr(self.pm.hook, hook_name)
             for impl in caller.get_hookimpls():
-                status = self.statuses.get(impl.plugin_name)
-                if status is None:  # registered directly on self.pm
-                    status = self.statuses.setdefault(
-                        impl.plugin_name,
-                        PluginStatus(impl.plugin_name, impl.plugin_name, loaded=True),
-                    )
+                status = self._status_of(impl)
 
                 def register(
                     name: str,
@@ -256,30 +251,36 @@ class Plugins:
                         return
                     _status.components.append(f"{_kind}:{name}")
 
-                try:
-                    impl.function(register=register)
-                except PluginError:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - a broken hook skips one plugin
-                    detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-                    self._problem(status, f"{hook_name} raised {detail}")
+                self._call(impl, status, register=register)
         return registry
+
+    def _status_of(self, impl: Any) -> PluginStatus:
+        """The status of the plugin behind a hook implementation (created for plugins
+        registered directly on the plugin manager)."""
+        return self.statuses.setdefault(
+            impl.plugin_name, PluginStatus(impl.plugin_name, impl.plugin_name, loaded=True)
+        )
+
+    def _call(self, impl: Any, status: PluginStatus, **kwargs: Any) -> bool:
+        """Call one hook implementation; a hook that raises is a problem of its plugin
+        only (False), except in strict mode."""
+        try:
+            impl.function(**kwargs)
+        except PluginError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a broken hook skips one plugin
+            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            self._problem(status, f"{impl.function.__name__} raised {detail}")
+            return False
+        return True
 
     def register_commands(self, cli: Any) -> None:
         """Let every plugin add its commands to ``cli`` (a click group). A hook that
         raises, or a command name already taken, is a problem of that plugin only."""
         for impl in self.pm.hook.fmbench_register_commands.get_hookimpls():
-            status = self.statuses.get(impl.plugin_name) or self.statuses.setdefault(
-                impl.plugin_name, PluginStatus(impl.plugin_name, impl.plugin_name, loaded=True)
-            )
+            status = self._status_of(impl)
             before = dict(cli.commands)
-            try:
-                impl.function(cli=cli)
-            except PluginError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a broken hook skips one plugin
-                detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-                self._problem(status, f"fmbench_register_commands raised {detail}")
+            if not self._call(impl, status, cli=cli):
                 cli.commands.clear()
                 cli.commands.update(before)
                 continue

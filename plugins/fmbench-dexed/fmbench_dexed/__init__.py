@@ -22,18 +22,12 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'fmbench_dexed' has no attribute {name!r}")
 
 
-def _make_renderer(**options: Any) -> Any:
-    from fmbench_dexed.renderer import DexedRenderer
-
-    return DexedRenderer(**options)
-
-
 @hookimpl
 def fmbench_register_renderers(register):
     """Register the ``dexed`` renderer (needs the dexed-py package)."""
     register(
         "dexed",
-        _make_renderer,
+        "fmbench_dexed.renderer:DexedRenderer",
         summary="Dexed (MSFA) reference renderer via dexed-py; JSON-dropped fields neutral",
         version="0.1.0",
         requires=("dexed",),

@@ -21,18 +21,10 @@ how far the two sine modes differ and ``benchmarks/perf/render_speed.py`` how fa
 
 from __future__ import annotations
 
-from typing import Any
-
 from fmbench import hookimpl
 
 #: the engine's version: the registered component version and part of the renderer identity
 ENGINE_VERSION = "1.1.0"
-
-
-def _make_renderer(**options: Any) -> Any:
-    from fmbench_plugins.dx7.renderer import DX7Renderer
-
-    return DX7Renderer(**options)
 
 
 @hookimpl
@@ -40,7 +32,7 @@ def fmbench_register_renderers(register):
     """Register the ``dx7`` renderer (our engine; options ``fidelity``, ``sine``)."""
     register(
         "dx7",
-        _make_renderer,
+        "fmbench_plugins.dx7.renderer:DX7Renderer",
         summary="fmbench's DX7 engine, reference-compatible (see docs/renderer.md)",
         version=ENGINE_VERSION,
     )

@@ -4,24 +4,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fmbench import hookimpl
 
 VERSION = "0.1.0"
-
-
-def _factory(module: str, class_name: str) -> Any:
-    def make(**options: Any) -> Any:
-        import importlib
-
-        return getattr(importlib.import_module(f"fmbench_plugins.embeddings.{module}"), class_name)(
-            **options
-        )
-
-    make.__name__ = f"make_{class_name}"
-    make.__doc__ = f"Build :class:`fmbench_plugins.embeddings.{module}.{class_name}`."
-    return make
 
 
 @hookimpl
@@ -29,13 +14,13 @@ def fmbench_register_embedders(register):
     """Register ``mfcc`` and ``logmel`` (numpy only; 16 kHz; one row per 0.96 s)."""
     register(
         "mfcc",
-        _factory("features", "MfccEmbedder"),
+        "fmbench_plugins.embeddings.features:MfccEmbedder",
         summary="segment mean/std of 20 MFCCs and their deltas (80-d, 0.96 s rows, 16 kHz)",
         version=VERSION,
     )
     register(
         "logmel",
-        _factory("features", "LogMelEmbedder"),
+        "fmbench_plugins.embeddings.features:LogMelEmbedder",
         summary="segment mean/std of 64 log-mel bands 125-7500 Hz (128-d, 0.96 s rows, 16 kHz)",
         version=VERSION,
     )
@@ -73,7 +58,7 @@ def fmbench_register_metrics(register):
     for name, class_name, kind, summary in DISTRIBUTION_METRICS:
         register(
             name,
-            _factory("distribution", class_name),
+            f"fmbench_plugins.embeddings.distribution:{class_name}",
             summary=summary,
             direction="lower",
             metric_kind=kind,

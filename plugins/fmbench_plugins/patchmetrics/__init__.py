@@ -34,68 +34,62 @@ GROUP_OUTPUTS: tuple[tuple[str, str, str, float], ...] = (
 )
 
 
-def _factory(class_name: str) -> Any:
-    def make(**options: Any) -> Any:
-        from fmbench_plugins.patchmetrics import metrics
-
-        return getattr(metrics, class_name)(**options)
-
-    make.__name__ = f"make_{class_name}"
-    make.__doc__ = f"Build :class:`fmbench_plugins.patchmetrics.metrics.{class_name}`."
-    return make
+#: (name, class in .metrics, summary, needs, direction, extra metadata) of each metric
+METRICS: tuple[tuple[str, str, str, tuple[str, ...], str, dict[str, Any]], ...] = (
+    (
+        "parse_rate",
+        "ParseRate",
+        "fraction of outputs that parse into a patch object",
+        ("raw_output",),
+        "higher",
+        {"worst": 0.0},
+    ),
+    (
+        "validity_rate",
+        "ValidityRate",
+        "fraction of outputs that parse and satisfy the patch contract",
+        ("raw_output",),
+        "higher",
+        {"worst": 0.0},
+    ),
+    (
+        "exact_match",
+        "ExactMatch",
+        "1 if the generated patch equals the reference patch (canonical form)",
+        ("patch", "reference_patch"),
+        "higher",
+        {"worst": 0.0},
+    ),
+    (
+        "dx7_dist",
+        "Dx7Dist",
+        "weighted parameter similarity to the reference (1 = identical)",
+        ("patch", "reference_patch"),
+        "higher",
+        {"worst": 0.0, "aliases": ("param_similarity",)},
+    ),
+    (
+        "patch_errors",
+        "PatchErrors",
+        "per-group errors vs the reference: topology, envelopes, frequencies, levels",
+        ("patch", "reference_patch"),
+        "lower",
+        {"outputs": GROUP_OUTPUTS},
+    ),
+)
 
 
 @hookimpl
 def fmbench_register_metrics(register):
     """Register parse_rate, validity_rate, exact_match, dx7_dist and patch_errors."""
-    register(
-        "parse_rate",
-        _factory("ParseRate"),
-        summary="fraction of outputs that parse into a patch object",
-        direction="higher",
-        metric_kind="patch",
-        needs=("raw_output",),
-        worst=0.0,
-        version=VERSION,
-    )
-    register(
-        "validity_rate",
-        _factory("ValidityRate"),
-        summary="fraction of outputs that parse and satisfy the patch contract",
-        direction="higher",
-        metric_kind="patch",
-        needs=("raw_output",),
-        worst=0.0,
-        version=VERSION,
-    )
-    register(
-        "exact_match",
-        _factory("ExactMatch"),
-        summary="1 if the generated patch equals the reference patch (canonical form)",
-        direction="higher",
-        metric_kind="patch",
-        needs=("patch", "reference_patch"),
-        worst=0.0,
-        version=VERSION,
-    )
-    register(
-        "dx7_dist",
-        _factory("Dx7Dist"),
-        summary="weighted parameter similarity to the reference (1 = identical)",
-        direction="higher",
-        metric_kind="patch",
-        needs=("patch", "reference_patch"),
-        aliases=("param_similarity",),
-        worst=0.0,
-        version=VERSION,
-    )
-    register(
-        "patch_errors",
-        _factory("PatchErrors"),
-        summary="per-group errors vs the reference: topology, envelopes, frequencies, levels",
-        direction="lower",
-        metric_kind="patch",
-        needs=("patch", "reference_patch"),
-        outputs=GROUP_OUTPUTS,
-        version=VERSION,
-    )
+    for name, class_name, summary, needs, direction, extra in METRICS:
+        register(
+            name,
+            f"fmbench_plugins.patchmetrics.metrics:{class_name}",
+            summary=summary,
+            direction=direction,
+            metric_kind="patch",
+            needs=needs,
+            version=VERSION,
+            **extra,
+        )

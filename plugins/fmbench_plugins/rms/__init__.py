@@ -3,16 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fmbench import hookimpl
-
-
-def _make_rms(**options: Any) -> Any:
-    """Build :class:`fmbench_plugins.rms.envelope.RmsCosine`."""
-    from fmbench_plugins.rms.envelope import RmsCosine
-
-    return RmsCosine(**options)
 
 
 @hookimpl
@@ -20,7 +11,7 @@ def fmbench_register_metrics(register):
     """Register ``rms``."""
     register(
         "rms",
-        _make_rms,
+        "fmbench_plugins.rms.envelope:RmsCosine",
         summary="RMS-envelope cosine, generated vs reference audio (44.1 kHz, 2048/512)",
         direction="higher",
         metric_kind="paired_audio",
