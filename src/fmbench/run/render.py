@@ -9,6 +9,7 @@ item without generated audio is given silence, so audio metrics still see every 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -34,9 +35,12 @@ def render_samples(
     with_reference: bool,
     silence_for_failures: bool,
     log: Callable[[str], None] = lambda message: None,
-    on_render: Callable[[int], None] = lambda n: None,
+    progress: Callable[[int], Any] | None = None,
 ) -> None:
-    """Fill ``sample.audio`` (and ``reference_audio`` when ``with_reference``)."""
+    """Fill ``sample.audio`` (and ``reference_audio`` when ``with_reference``).
+
+    ``progress(total)`` returns a progress bar (a context manager with ``update(n)``)
+    for the renders that are not cached."""
     jobs: dict[str, Patch] = {}
     for s in samples:
         if s.patch is not None:
@@ -46,7 +50,7 @@ def render_samples(
             if s.reference_patch is not None:
                 jobs.setdefault(s.reference_patch.content_hash, s.reference_patch)
     audio, failures = _render_patches(
-        list(jobs.values()), renderer, settings, cache, executor, log=log, on_render=on_render
+        list(jobs.values()), renderer, settings, cache, executor, log=log, progress=progress
     )
     silence = Audio(np.zeros(settings.num_samples, dtype=np.float32), settings.sample_rate)
     for s in samples:
@@ -69,7 +73,7 @@ def _render_patches(
     executor: Any,
     *,
     log: Callable[[str], None],
-    on_render: Callable[[int], None],
+    progress: Callable[[int], Any] | None,
 ) -> tuple[dict[str, Audio], dict[str, str]]:
     """Audio by patch content hash, and the reason for every patch that failed."""
     from fmbench.render import render_batch
@@ -86,22 +90,25 @@ def _render_patches(
     if not missing:
         return out, failures
     log(f"rendering {len(missing)} patches ({len(out)} cached)")
-    try:
-        results: list[Audio | str] = list(
-            render_batch(missing, settings, renderer=renderer, executor=executor)
-        )
-    except Exception:  # noqa: BLE001 - find the failing patches one by one
-        results = [_render_or_reason(renderer, settings, p) for p in missing]
-    for p, audio in zip(missing, results, strict=True):
-        problem = audio if isinstance(audio, str) else audio_problem(audio)
-        if isinstance(audio, str) or problem is not None:
-            failures[p.content_hash] = f"render failed: {problem}"
-        else:
-            stored = pack_render(audio, settings)
-            cache.put("render", render_key(p, renderer.identity, settings), stored)
-            # the stored form, so a resumed run sees exactly the same audio
-            out[p.content_hash] = unpack_render(stored, settings)
-        on_render(1)
+    bar = progress(len(missing)) if progress is not None else contextlib.nullcontext()
+    with bar:
+        try:
+            results: list[Audio | str] = list(
+                render_batch(missing, settings, renderer=renderer, executor=executor)
+            )
+        except Exception:  # noqa: BLE001 - find the failing patches one by one
+            results = [_render_or_reason(renderer, settings, p) for p in missing]
+        for p, audio in zip(missing, results, strict=True):
+            problem = audio if isinstance(audio, str) else audio_problem(audio)
+            if isinstance(audio, str) or problem is not None:
+                failures[p.content_hash] = f"render failed: {problem}"
+            else:
+                stored = pack_render(audio, settings)
+                cache.put("render", render_key(p, renderer.identity, settings), stored)
+                # the stored form, so a resumed run sees exactly the same audio
+                out[p.content_hash] = unpack_render(stored, settings)
+            if bar is not None and hasattr(bar, "update"):
+                bar.update(1)
     return out, failures
 
 

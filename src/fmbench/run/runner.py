@@ -106,8 +106,6 @@ class Runner:
         self.cache = cache if cache is not None else Cache()
         if not self.cache.enabled:
             self.cache = Cache(self.run_dir / ".cache")
-        self.timings: dict[str, Any] = {}
-        self.errors: dict[str, str] = {}
 
     def _locate_run_dir(
         self, run_dir: str | os.PathLike[str] | None, runs_root: Path, resume: bool
@@ -153,6 +151,7 @@ class Runner:
         from fmbench.run.score import Scorer
 
         start = time.perf_counter()
+        timings: dict[str, Any] = {}
         # built before the run directory exists: a bad generator leaves nothing behind
         generator = self.registry.create(
             ComponentKind.GENERATOR, self.generator_info.name, **self.generator_options
@@ -160,11 +159,11 @@ class Runner:
         setup = getattr(generator, "setup", None)
         if callable(setup):
             setup(self.benchmark)
-        self.generator_identity = str(generator.identity)
+        generator_identity = str(generator.identity)
         self.store.lock()
         try:
             self.store.write_config({"fmbench_version": __version__, **self.config.identity()})
-            self.store.write_generator(self.generator_identity)
+            self.store.write_generator(generator_identity)
             t0 = time.perf_counter()
             with self._bar(len(self.items), "generate") as bar:
                 outputs = generate(
@@ -175,7 +174,7 @@ class Runner:
                     batch_size=self.config.batch_size,
                     on_batch=bar.update,
                 )
-            self.timings["generate_s"] = round(time.perf_counter() - t0, 3)
+            timings["generate_s"] = round(time.perf_counter() - t0, 3)
             samples = [
                 Sample(id=it.id, caption=it.caption, reference_patch=it.reference_patch)
                 for it in self.items
@@ -191,23 +190,20 @@ class Runner:
                 prepare = getattr(renderer, "prepare", None)
                 if callable(prepare):
                     prepare()  # compile/load JIT code before any worker forks
-                self.renderer_identity = str(renderer.identity)
+                renderer_identity = str(renderer.identity)
                 t0 = time.perf_counter()
-                with self._bar(len(samples), "render") as bar:
-                    render_samples(
-                        samples,
-                        renderer,
-                        self.settings,
-                        self.cache,
-                        executor,
-                        with_reference=any(
-                            Need.REFERENCE_AUDIO in m.info.needs for m in self.metrics
-                        ),
-                        silence_for_failures=self.config.failure_policy == "score-as-failure",
-                        log=self.log,
-                        on_render=bar.update,
-                    )
-                self.timings["render_s"] = round(time.perf_counter() - t0, 3)
+                render_samples(
+                    samples,
+                    renderer,
+                    self.settings,
+                    self.cache,
+                    executor,
+                    with_reference=any(Need.REFERENCE_AUDIO in m.info.needs for m in self.metrics),
+                    silence_for_failures=self.config.failure_policy == "score-as-failure",
+                    log=self.log,
+                    progress=lambda total: self._bar(total, "render"),
+                )
+                timings["render_s"] = round(time.perf_counter() - t0, 3)
                 t0 = time.perf_counter()
                 scorer = Scorer(
                     self.registry,
@@ -217,13 +213,19 @@ class Runner:
                     log=self.log,
                 )
                 scored = scorer.score_all(self.metrics, samples)
-                self.timings["score_s"] = round(time.perf_counter() - t0, 3)
-                self.timings["score_s_by_metric"] = scorer.seconds
-                self.errors.update(scorer.errors)
+                timings["score_s"] = round(time.perf_counter() - t0, 3)
+                timings["score_s_by_metric"] = scorer.seconds
             finally:
                 executor.close()
-            self.timings["total_s"] = round(time.perf_counter() - start, 3)
-            return self._write(samples, scored)
+            timings["total_s"] = round(time.perf_counter() - start, 3)
+            return self._write(
+                samples,
+                scored,
+                generator_identity=generator_identity,
+                renderer_identity=renderer_identity,
+                timings=timings,
+                errors=scorer.errors,
+            )
         finally:
             self.store.unlock()
 
@@ -232,7 +234,16 @@ class Runner:
 
         return tqdm(total=total, desc=desc, disable=not self.progress, leave=False, unit="item")
 
-    def _write(self, samples: list[Sample], scored: dict[str, Any]) -> RunResult:
+    def _write(
+        self,
+        samples: list[Sample],
+        scored: dict[str, Any],
+        *,
+        generator_identity: str,
+        renderer_identity: str,
+        timings: dict[str, Any],
+        errors: dict[str, str],
+    ) -> RunResult:
         import json
 
         from fmbench.files import git_sha, now_iso
@@ -261,19 +272,19 @@ class Runner:
             ),
             generator=ComponentRef(
                 self.config.generator,
-                self.generator_identity,
+                generator_identity,
                 json.loads(json.dumps(self.generator_options, default=str)),
             ),
             renderer=ComponentRef(
                 self.renderer_info.name,
-                getattr(self, "renderer_identity", self.renderer_info.name),
+                renderer_identity,
                 json.loads(self.settings.key),
             ),
             failure_policy=self.config.failure_policy,
             accounting=accounting(samples),
             metrics=metrics,
-            errors=dict(self.errors),
-            timings=dict(self.timings),
+            errors=dict(errors),
+            timings=dict(timings),
         )
         self.store.write_samples([sample_row(s) for s in samples])
         self.store.write_summary(summary)
