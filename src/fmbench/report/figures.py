@@ -119,7 +119,10 @@ def spectrogram_indices(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     if key not in _BANDS:
         _BANDS[key] = _log_bands(sample_rate, n_fft, SPEC_HEIGHT)
     window = np.hanning(n_fft).astype(np.float32)
-    frames = _frames(x, n_fft, hop) * window
+    # frame k is centred on sample k*hop: exactly ceil(seconds * PIXELS_PER_SECOND) columns
+    n_cols = max(1, -(-len(x) // hop))
+    x = np.pad(x, (n_fft // 2, n_fft // 2))
+    frames = _frames(x, n_fft, hop)[:n_cols] * window
     power = np.abs(scipy.fft.rfft(frames, axis=1)) ** 2  # float32 in, float32 out
     # a full-scale sine puts (sum(window)/2)^2 times the window's noise bandwidth in
     # bins (1.5 for Hann) into its band: that is 0 dB

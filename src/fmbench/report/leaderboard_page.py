@@ -22,6 +22,7 @@ from typing import Any
 from fmbench import leaderboard as lb
 from fmbench.files import atomic_write_text, slugify
 from fmbench.report.html import esc, is_num, num_attr, page
+from fmbench.report.sources import safe_name
 
 #: the page written next to the leaderboard's README.md
 INDEX_HTML = "index.html"
@@ -31,7 +32,7 @@ REPORTS_SUBDIR = "reports"
 
 def report_path(leaderboard_dir: str | os.PathLike[str], run_id: str) -> Path:
     """Where the report of ``run_id`` is expected: ``<dir>/reports/<run-id>/index.html``."""
-    return Path(leaderboard_dir) / REPORTS_SUBDIR / slugify(run_id) / "index.html"
+    return Path(leaderboard_dir) / REPORTS_SUBDIR / safe_name(run_id) / "index.html"
 
 
 def _mode(values: list[str]) -> str | None:
@@ -144,7 +145,7 @@ def _table_html(table: Any, leaderboard_dir: Path, link_base: str) -> str:
         cells += [_cell(s, c, total, c.name in col_flags) for c in table.columns]
         rp = report_path(leaderboard_dir, s.run_id)
         if rp.is_file():
-            href = f"{link_base}{REPORTS_SUBDIR}/{slugify(s.run_id)}/index.html"
+            href = f"{link_base}{REPORTS_SUBDIR}/{safe_name(s.run_id)}/index.html"
             cells.append(
                 f'<td data-v="1"><a class="report-link" href="{esc(href)}">report</a></td>'
             )

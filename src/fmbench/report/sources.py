@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,9 @@ RENDER_NAMESPACE = "render"
 _GENERATIONS = "generations.jsonl"
 
 
+_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,99}")
+
+
 class ReportError(FmbenchError):
     """A run cannot be reported or its audio cannot be exported."""
 
@@ -54,14 +58,14 @@ class ReportError(FmbenchError):
 def safe_name(item_id: str) -> str:
     """A collision-free file stem for an item id.
 
-    An id that is already file-name safe is used as is; any other (``a/b``, ``x y``)
-    becomes its :func:`~fmbench.files.slugify` form plus 8 hex digits of its sha256, so
-    ``a/b`` and ``a_b`` never share a file.
+    An id that is already file-name safe (letters, digits, ``_``, ``-``, ``.``; not
+    starting with ``.`` or ``-``; at most 100 characters) is used as is; any other
+    (``a/b``, ``x y``) becomes its :func:`~fmbench.files.slugify` form plus 8 hex digits
+    of its sha256, so ``a/b`` and ``a_b`` never share a file.
     """
-    slug = slugify(item_id)
-    if slug == item_id and not slug.startswith("-"):
-        return slug
-    return f"{slug[:80]}-{hashlib.sha256(item_id.encode()).hexdigest()[:8]}"
+    if _SAFE.fullmatch(item_id):
+        return item_id
+    return f"{slugify(item_id)[:80]}-{hashlib.sha256(item_id.encode()).hexdigest()[:8]}"
 
 
 @dataclass
@@ -294,6 +298,7 @@ def export_audio(
     *,
     reference: bool = True,
     cache: Cache | None = None,
+    benchmark: Any = None,
     workers: int = 1,
 ) -> Path:
     """Write a run's audio into ``<run_dir>/audio/`` (``fmbench run --save-audio``).
@@ -302,11 +307,12 @@ def export_audio(
     ``audio/reference/<name>.flac`` (16-bit FLAC, lossless for int16 renders), where
     ``<name>`` is :func:`safe_name` of the item id; ``audio/index.csv`` maps ids to
     files and says why an item has none. Audio comes from :class:`RunAudio`. A complete
-    run's manifest is rewritten so the run stays complete. Returns the audio folder.
+    run's manifest is rewritten so the run stays complete. ``benchmark`` overrides the
+    benchmark the reference patches come from. Returns the audio folder.
     """
     run_dir = Path(run_dir)
     was_complete = RunDir(run_dir).is_complete()
-    source = RunAudio(run_dir, cache=cache, workers=workers)
+    source = RunAudio(run_dir, cache=cache, benchmark=benchmark, workers=workers)
     folder = run_dir / AUDIO_DIR
     index = io.StringIO()
     w = csv.writer(index, lineterminator="\n")
