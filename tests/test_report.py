@@ -250,6 +250,25 @@ def test_report_site_files_and_contents(tmp_path, two_runs, bench, cache):
     assert not list(tmp_path.glob(".rep.*"))  # no temporary folder left behind
 
 
+def test_report_reuses_encoded_media_from_the_cache(tmp_path, two_runs, bench, cache):
+    a, b = two_runs
+    logs: list[str] = []
+    build_report([a, b], tmp_path / "r1", cache=cache, benchmark=bench, log=logs.append)
+    assert "10 distinct clips: 10 encoded, 0 from the cache" in logs
+    logs.clear()
+    build_report([a, b], tmp_path / "r2", cache=cache, benchmark=bench, log=logs.append)
+    assert "10 distinct clips: 0 encoded, 10 from the cache" in logs
+    for p in (tmp_path / "r1" / "media").iterdir():  # byte-identical media
+        assert p.read_bytes() == (tmp_path / "r2" / "media" / p.name).read_bytes()
+    # a damaged entry is encoded again
+    entries = sorted((cache.root / "report-media").rglob("*.npz"))
+    assert len(entries) == 10
+    entries[0].write_bytes(b"garbage")
+    logs.clear()
+    build_report([a, b], tmp_path / "r3", cache=cache, benchmark=bench, log=logs.append)
+    assert "10 distinct clips: 1 encoded, 9 from the cache" in logs
+
+
 def test_report_replaces_an_earlier_report_but_not_other_folders(tmp_path, two_runs, bench, cache):
     a, _ = two_runs
     out = tmp_path / "rep"

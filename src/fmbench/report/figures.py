@@ -181,12 +181,13 @@ def envelope_svg(
             f'<line class="grid" x1="{pad_l}" x2="{pad_l + w}" y1="{y:.1f}" y2="{y:.1f}"/>'
             f'<text class="tick" x="{pad_l - 4}" y="{y + 4:.1f}" text-anchor="end">{db}</text>'
         )
-    step = 1.0 if t_max <= 12 else 5.0
+    step = next((s for s in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0) if t_max / s <= 12), 60.0)
     t = 0.0
     while t <= t_max + 1e-9:
         x = pad_l + w * t / t_max
         parts.append(
-            f'<text class="tick" x="{x:.1f}" y="{height - 4}" text-anchor="middle">{t:g}s</text>'
+            f'<text class="tick" x="{x:.1f}" y="{height - 4}" text-anchor="middle">'
+            f"{round(t, 3):g}s</text>"
         )
         t += step
     for label, env, seconds, css in curves:

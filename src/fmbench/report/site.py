@@ -35,7 +35,7 @@ from fmbench.audio import Audio
 from fmbench.cache import Cache
 from fmbench.report import encode, figures
 from fmbench.report.html import ASSETS, asset_text, esc, fmt, is_num, num_attr, page
-from fmbench.report.sources import ItemAudio, ReportError, RunAudio, safe_name
+from fmbench.report.sources import ReportError, RunAudio, safe_name
 from fmbench.run.rundir import BOOL_COLUMNS, JSON_COLUMNS, NOTE_PREFIX, TEXT_COLUMNS, RunDir
 from fmbench.run.summary import RunSummary
 
@@ -65,16 +65,34 @@ class Clip:
 
 
 @dataclass
+class ItemClips:
+    """Which clips an item has in one run (audio content hashes) and why one is missing."""
+
+    generated: str | None = None
+    reference: str | None = None
+    generated_note: str = ""
+    reference_note: str = ""
+    reference_patch: Any = None
+
+
+@dataclass
 class ReportRun:
-    """One run in the report."""
+    """One run in the report (its audio is streamed through :func:`_write_media`, never
+    held whole in memory)."""
 
     label: str
     path: Path
     summary: RunSummary
     rows: dict[str, dict[str, Any]]
-    audio: dict[str, ItemAudio]
+    source: RunAudio
     problems: list[str]
-    notes: list[str]
+    own_reference: bool = True
+    items: dict[str, ItemClips] = field(default_factory=dict)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the audio source noticed (renderer or benchmark mismatches), once each."""
+        return list(dict.fromkeys(self.source.notes))
 
     @property
     def title(self) -> str:
@@ -126,6 +144,39 @@ def item_status(row: dict[str, Any] | None) -> tuple[str, str]:
 # media (encoded in worker processes)
 
 
+#: bump when the encoded media change (format, quality, picture scale): part of the
+#: media cache key, so stale entries are never reused
+MEDIA_VERSION = "1"
+MEDIA_NAMESPACE = "report-media"
+
+
+def _media_key(audio_hash: str) -> str:
+    from fmbench.cache import make_key
+
+    settings = {
+        "mp3": [encode.MP3_RATE, encode.MP3_QUALITY],
+        "spec": [figures.DB_FLOOR, figures.F_MIN, figures.F_MAX, figures.SPEC_HEIGHT],
+        "px": [figures.PIXELS_PER_SECOND, figures.N_FFT],
+    }
+    return make_key(audio_hash, "report-media", MEDIA_VERSION, settings)
+
+
+def _pack(mp3: bytes, png: bytes, env: list[float]) -> np.ndarray:
+    head = np.array([len(mp3), len(png)], dtype="<u8").tobytes()
+    body = head + mp3 + png + np.asarray(env, dtype="<f4").tobytes()
+    return np.frombuffer(body, dtype=np.uint8)
+
+
+def _unpack(packed: np.ndarray) -> tuple[bytes, bytes, list[float]]:
+    data = packed.tobytes()
+    n_mp3, n_png = (int(v) for v in np.frombuffer(data[:16], dtype="<u8"))
+    mp3, png = data[16 : 16 + n_mp3], data[16 + n_mp3 : 16 + n_mp3 + n_png]
+    env = np.frombuffer(data[16 + n_mp3 + n_png :], dtype="<f4")
+    if len(mp3) != n_mp3 or len(png) != n_png:
+        raise ValueError("truncated media cache entry")
+    return mp3, png, [round(float(v), 1) for v in env]
+
+
 def _media_job(job: tuple[str, np.ndarray, int]) -> tuple[str, bytes, bytes, list[float]]:
     key, samples, rate = job
     audio = Audio(samples, rate)  # int16 arrives scaled back to float by Audio
@@ -175,17 +226,16 @@ def _load_runs(
                 f"{path} ran benchmark {s.benchmark.identity} but {runs[0].path} ran "
                 f"{runs[0].summary.benchmark.identity}: a report compares runs of one benchmark"
             )
-        log(f"{_LABELS[i]}: {path} ({len(source.rows)} items): loading audio")
-        items = source.load(reference=not runs or _needs_own_reference(runs[0], s))
+        log(f"{_LABELS[i]}: {path} ({len(source.rows)} items, {s.generator.name})")
         runs.append(
             ReportRun(
                 label=_LABELS[i],
                 path=path,
                 summary=s,
                 rows={r["id"]: r for r in source.rows},
-                audio={it.id: it for it in items},
+                source=source,
                 problems=RunDir(path).problems(),
-                notes=list(dict.fromkeys(source.notes)),
+                own_reference=not runs or _needs_own_reference(runs[0], s),
             )
         )
     return runs
@@ -224,7 +274,8 @@ def build_report(
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
     try:
-        clips = _write_media(runs, tmp, workers=workers, log=log)
+        media_cache = cache if cache is not None else Cache()
+        clips = _write_media(runs, tmp, workers=workers, cache=media_cache, log=log)
         ids = _item_ids(runs)
         names = {i: safe_name(i) for i in ids}
         (tmp / ITEMS_DIR).mkdir()
@@ -276,35 +327,85 @@ def _item_ids(runs: Sequence[ReportRun]) -> list[str]:
     return ids
 
 
+#: items whose audio is loaded at a time (memory stays bounded for any run size)
+CHUNK_ITEMS = 16
+
+
 def _write_media(
-    runs: Sequence[ReportRun], root: Path, *, workers: int, log: Callable[[str], None]
+    runs: Sequence[ReportRun],
+    root: Path,
+    *,
+    workers: int,
+    cache: Cache,
+    log: Callable[[str], None],
 ) -> dict[str, Clip]:
-    """Encode every distinct clip once (MP3 + spectrogram + envelope) into ``media/``."""
+    """Encode every distinct clip once (MP3 + spectrogram + envelope) into ``media/``.
+
+    Audio is loaded :data:`CHUNK_ITEMS` items at a time and dropped once queued; encoded
+    media are kept in the cache (namespace ``report-media``, keyed by the audio's content
+    hash and the encoding settings), so a clip already encoded for any earlier report —
+    a benchmark's reference renders, say — is not encoded again.
+    """
     from fmbench.executor import LocalExecutor
 
-    distinct: dict[str, Audio] = {}
-    for r in runs:
-        for it in r.audio.values():
-            for a in (it.generated, it.reference):
-                if a is not None:
-                    distinct.setdefault(a.content_hash, a)
     (root / MEDIA_DIR).mkdir()
     (root / MEDIA_DIR / "colorbar.png").write_bytes(figures.colorbar_png())
-    log(f"encoding {len(distinct)} distinct clips ({encode.MIME})")
-    jobs = [(k, _compact(a), a.sample_rate) for k, a in distinct.items()]
     clips: dict[str, Clip] = {}
-    ex = LocalExecutor(max(1, min(workers, len(jobs))))
+    seconds: dict[str, float] = {}
+    stats = {"cached": 0, "encoded": 0}
+
+    def store(key: str, mp3: bytes, png: bytes, env: list[float]) -> None:
+        stem = key[:20]
+        clip = Clip(key, seconds[key], envelope=env)
+        clip.mp3 = f"{MEDIA_DIR}/{stem}.{encode.EXTENSION}"
+        clip.png = f"{MEDIA_DIR}/{stem}.png"
+        (root / clip.mp3).write_bytes(mp3)
+        (root / clip.png).write_bytes(png)
+        clips[key] = clip
+
+    def jobs():
+        for run in runs:
+            ids = list(run.rows)
+            for start in range(0, len(ids), CHUNK_ITEMS):
+                chunk = ids[start : start + CHUNK_ITEMS]
+                for it in run.source.load(chunk, reference=run.own_reference):
+                    entry = ItemClips(
+                        generated_note=it.generated_note,
+                        reference_note=it.reference_note,
+                        reference_patch=it.reference_patch,
+                    )
+                    run.items[it.id] = entry
+                    for attr in ("generated", "reference"):
+                        audio = getattr(it, attr)
+                        if audio is None:
+                            continue
+                        key = audio.content_hash
+                        setattr(entry, attr, key)
+                        if key in seconds:
+                            continue
+                        seconds[key] = audio.duration
+                        packed = cache.get(MEDIA_NAMESPACE, _media_key(key))
+                        if packed is not None:
+                            try:
+                                store(key, *_unpack(packed))
+                                stats["cached"] += 1
+                                continue
+                            except ValueError:
+                                pass  # a damaged entry: encode again
+                        yield key, _compact(audio), audio.sample_rate
+
+    log(f"encoding clips ({encode.MIME}, {workers} worker{'s' if workers > 1 else ''})")
+    ex = LocalExecutor(max(1, workers))
     try:
-        for key, mp3, png, env in ex.map(_media_job, jobs, chunksize=2):
-            stem = key[:20]
-            clip = Clip(key, distinct[key].duration, envelope=env)
-            clip.mp3 = f"{MEDIA_DIR}/{stem}.{encode.EXTENSION}"
-            clip.png = f"{MEDIA_DIR}/{stem}.png"
-            (root / clip.mp3).write_bytes(mp3)
-            (root / clip.png).write_bytes(png)
-            clips[key] = clip
+        for key, mp3, png, env in ex.map(_media_job, jobs(), chunksize=2):
+            cache.put(MEDIA_NAMESPACE, _media_key(key), _pack(mp3, png, env))
+            store(key, mp3, png, env)
+            stats["encoded"] += 1
     finally:
         ex.close()
+    log(
+        f"{len(clips)} distinct clips: {stats['encoded']} encoded, {stats['cached']} from the cache"
+    )
     return clips
 
 
@@ -849,22 +950,22 @@ def _item_page(
 ) -> str:
     rows = {r.label: r.rows.get(item_id) for r in runs}
     caption = next((row.get("caption", "") for row in rows.values() if row), "")
-    ref_audio: Audio | None = None
+    ref_key: str | None = None
     ref_note = ""
     for r in runs:
-        it = r.audio.get(item_id)
+        it = r.items.get(item_id)
         if it is not None and it.reference is not None:
-            ref_audio = it.reference
+            ref_key = it.reference
             break
         if it is not None and it.reference_note:
             ref_note = ref_note or it.reference_note
-    ref_clip = clips.get(ref_audio.content_hash) if ref_audio is not None else None
+    ref_clip = clips.get(ref_key) if ref_key is not None else None
     gens: list[tuple[ReportRun, Clip | None, str]] = []
     for r in runs:
-        it = r.audio.get(item_id)
-        a = it.generated if it is not None else None
+        it = r.items.get(item_id)
+        key = it.generated if it is not None else None
         note = it.generated_note if it is not None else "not in this run"
-        gens.append((r, clips.get(a.content_hash) if a is not None else None, note))
+        gens.append((r, clips.get(key) if key is not None else None, note))
     all_clips = [c for c in [ref_clip, *(g[1] for g in gens)] if c is not None]
     max_s = max((c.seconds for c in all_clips), default=0.0)
 
@@ -1013,5 +1114,5 @@ def _item_page(
 
 def _reference_patch(run: ReportRun, item_id: str) -> Any:
     """The reference patch of an item (from the benchmark of the run's audio source)."""
-    it = run.audio.get(item_id)
+    it = run.items.get(item_id)
     return it.reference_patch if it is not None else None

@@ -235,7 +235,8 @@ class RunAudio:
     # -- the items -----------------------------------------------------------------
     def load(self, ids: Sequence[str] | None = None, *, reference: bool = True) -> list[ItemAudio]:
         """Generated (and reference) audio of the run's items (all, or ``ids``)."""
-        rows = self.rows if ids is None else [r for r in self.rows if r["id"] in set(ids)]
+        wanted = None if ids is None else set(ids)
+        rows = self.rows if wanted is None else [r for r in self.rows if r["id"] in wanted]
         saved = self.run_dir / AUDIO_DIR
         items = {r["id"]: ItemAudio(r["id"]) for r in rows}
         to_render: dict[str, Patch] = {}
