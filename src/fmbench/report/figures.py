@@ -147,11 +147,11 @@ def colorbar_png(width: int = 256, height: int = 10) -> bytes:
 def rms_envelope(samples: np.ndarray, sample_rate: int, points_per_second: int = 20) -> np.ndarray:
     """Frame RMS in dBFS (floored at :data:`DB_FLOOR`), ``points_per_second`` values per
     second of audio (non-overlapping frames)."""
-    x = np.asarray(samples, dtype=np.float64)
+    x = np.asarray(samples, dtype=np.float32)
     hop = max(1, sample_rate // points_per_second)
     n = max(1, len(x) // hop)
     x = x[: n * hop] if len(x) >= hop else np.pad(x, (0, hop - len(x)))
-    rms = np.sqrt(np.mean(x.reshape(n, hop) ** 2, axis=1))
+    rms = np.sqrt(np.mean(np.square(x.reshape(n, hop)), axis=1, dtype=np.float64))
     # a full-scale sine has RMS 1/sqrt(2): that is 0 dB
     return np.maximum(20.0 * np.log10(np.maximum(rms * math.sqrt(2.0), 1e-9)), DB_FLOOR)
 
