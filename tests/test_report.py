@@ -174,6 +174,26 @@ def test_run_audio_without_a_loadable_benchmark_says_why(two_runs, cache):
     assert "benchmark 'tiny' cannot be loaded" in it.reference_note
 
 
+def test_run_audio_reads_direct_audio_outputs(tmp_path, bench, cache):
+    """Text-to-audio generators hand over audio files: the report plays those."""
+    from fmbench.audio import write_audio
+
+    run = write_audio_run(tmp_path / "r", bench, cache)
+    store = RunDir(run)
+    rows = store.read_samples()
+    wav = write_audio(tmp_path / "gen.wav", Audio(_sine(330, 0.5, seconds=0.5), 16_000))
+    rows[0].update(patch=None, direct_audio=True, audio_hash=read_audio(wav).content_hash)
+    store.write_samples(rows)
+    (run / "generations.jsonl").write_text(
+        json.dumps({"id": "i0", "raw_output": None, "audio_path": str(wav)}) + "\n"
+    )
+    it = RunAudio(run, cache=cache, benchmark=bench).load(["i0"])[0]
+    assert it.generated == read_audio(wav) and it.generated_note == ""
+    wav.unlink()
+    it = RunAudio(run, cache=cache, benchmark=bench).load(["i0"])[0]
+    assert it.generated is None and "cannot read the generator's audio file" in it.generated_note
+
+
 def test_run_audio_refuses_a_folder_that_is_not_a_run(tmp_path):
     with pytest.raises(ReportError, match="not a finished run directory"):
         RunAudio(tmp_path)
