@@ -214,6 +214,11 @@ def _load_runs(
     seen: dict[str, Path] = {}
     for i, rd in enumerate(run_dirs):
         path = Path(rd)
+        if path.is_file():
+            raise ReportError(
+                f"{path} is a file; a report needs the run directory (with samples.csv), "
+                f"not only its summary"
+            )
         if not path.is_dir():
             raise ReportError(f"{path}: no such run directory")
         source = RunAudio(path, cache=cache, workers=workers, benchmark=benchmark)
