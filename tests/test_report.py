@@ -224,6 +224,14 @@ def test_export_audio_writes_flac_and_keeps_the_run_complete(tmp_path, bench, ca
     assert again[1].generated == read_audio(folder / files[1])
 
 
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _patch_of_row(row):
     from fmbench.patch.model import Patch
 
@@ -268,6 +276,7 @@ def test_report_site_files_and_contents(tmp_path, two_runs, bench, cache):
     for rel in ("assets/report.js", "assets/report.css"):
         assert (root / rel).is_file()
     assert not list(tmp_path.glob(".rep.*"))  # no temporary folder left behind
+    assert root.stat().st_mode & 0o055 == (0o755 & ~_umask()) & 0o055  # readable by others
 
 
 def test_report_reuses_encoded_media_from_the_cache(tmp_path, two_runs, bench, cache):

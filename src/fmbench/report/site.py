@@ -307,6 +307,9 @@ def build_report(
             "clips": len(clips),
         }
         (tmp / REPORT_JSON).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp made it private; a site is meant to be read
         if out.exists():
             old = out.with_name(f".{out.name}.old")
             shutil.rmtree(old, ignore_errors=True)
