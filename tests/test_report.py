@@ -189,6 +189,9 @@ def test_run_audio_reads_direct_audio_outputs(tmp_path, bench, cache):
     )
     it = RunAudio(run, cache=cache, benchmark=bench).load(["i0"])[0]
     assert it.generated == read_audio(wav) and it.generated_note == ""
+    from fmbench.report.site import item_status
+
+    assert item_status(RunDir(run).read_samples()[0]) == ("ok", "audio")
     wav.unlink()
     it = RunAudio(run, cache=cache, benchmark=bench).load(["i0"])[0]
     assert it.generated is None and "cannot read the generator's audio file" in it.generated_note

@@ -94,11 +94,6 @@ class ReportRun:
         """What the audio source noticed (renderer or benchmark mismatches), once each."""
         return list(dict.fromkeys(self.source.notes))
 
-    @property
-    def title(self) -> str:
-        """``A · retrieval``."""
-        return f"{self.label} · {self.summary.generator.name}"
-
 
 def metric_columns(runs: Sequence[ReportRun]) -> list[str]:
     """Per-item metric columns present in any run's samples table (first-seen order)."""
@@ -127,7 +122,7 @@ def item_status(row: dict[str, Any] | None) -> tuple[str, str]:
     """``(css class, short text)`` of an item's outcome in one run."""
     if row is None:
         return "missing", "not in run"
-    if row.get("direct_audio") is True:
+    if row.get("direct_audio") in (True, 1.0, "True"):  # an extra column: may read as text
         return "ok", "audio"
     if not row.get("parsed_ok"):
         return "fail", "unparsed"
