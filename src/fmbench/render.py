@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fmbench.audio import Audio
+from fmbench.audio import Audio, audio_problem
 from fmbench.patch.model import Patch
 
 if TYPE_CHECKING:
+    from fmbench.cache import Cache
     from fmbench.contracts import Renderer
 
 #: the renderer a benchmark uses unless it names another
@@ -245,3 +247,64 @@ def render_batch(
     finally:
         if own:
             ex.close()
+
+
+# -- cached rendering ---------------------------------------------------------------
+
+
+def render_with_cache(
+    patches: list[Patch],
+    renderer: Any,
+    settings: RenderSettings,
+    cache: Cache,
+    executor: Any,
+    *,
+    log: Callable[[str], None] = lambda message: None,
+    progress: Callable[[int], Any] | None = None,
+    identity: str | None = None,
+) -> tuple[dict[str, Audio], dict[str, str]]:
+    """Audio by patch content hash through the render cache (rendering only the misses,
+    on ``executor``), and the reason for every patch whose render failed (raised, or
+    produced non-finite samples; such renders are never cached). Audio comes back in its
+    stored form, so a later read of the cache gives exactly the same samples.
+    ``progress(total)`` returns a progress bar for the misses. ``identity`` looks renders
+    up under another renderer identity first (e.g. the one a stored run recorded)."""
+    out: dict[str, Audio] = {}
+    failures: dict[str, str] = {}
+    missing: list[Patch] = []
+    for p in patches:
+        stored = cache.get("render", render_key(p, identity or renderer.identity, settings))
+        if stored is None:
+            missing.append(p)
+        else:
+            out[p.content_hash] = unpack_render(stored, settings)
+    if not missing:
+        return out, failures
+    log(f"rendering {len(missing)} patches ({len(out)} cached)")
+    bar = progress(len(missing)) if progress is not None else contextlib.nullcontext()
+    with bar:
+        try:
+            results: list[Audio | str] = list(
+                render_batch(missing, settings, renderer=renderer, executor=executor)
+            )
+        except Exception:  # noqa: BLE001 - find the failing patches one by one
+            results = [_render_or_reason(renderer, settings, p) for p in missing]
+        for p, audio in zip(missing, results, strict=True):
+            problem = audio if isinstance(audio, str) else audio_problem(audio)
+            if isinstance(audio, str) or problem is not None:
+                failures[p.content_hash] = f"render failed: {problem}"
+            else:
+                stored = pack_render(audio, settings)
+                cache.put("render", render_key(p, renderer.identity, settings), stored)
+                # the stored form, so a resumed run sees exactly the same audio
+                out[p.content_hash] = unpack_render(stored, settings)
+            if bar is not None and hasattr(bar, "update"):
+                bar.update(1)
+    return out, failures
+
+
+def _render_or_reason(renderer: Any, settings: RenderSettings, patch: Patch) -> Audio | str:
+    try:
+        return renderer.render(patch, settings)
+    except Exception as exc:  # noqa: BLE001 - a renderer failure is one item's failure
+        return f"{type(exc).__name__}: {exc}"

@@ -16,6 +16,7 @@ from fmbench.cli import models as _models
 from fmbench.cli import patch as _patch
 from fmbench.cli import plugins as _plugins
 from fmbench.cli import render as _render
+from fmbench.cli import report as _report
 from fmbench.cli import results as _results
 from fmbench.cli import run as _run
 from fmbench.cli import show as _show
@@ -41,5 +42,6 @@ for _cmd in _results.COMMANDS:
 main.add_command(_demo.demo_cmd)
 main.add_command(_data.data_group)
 main.add_command(_render.render_cmd)
+main.add_command(_report.report_cmd)
 main.add_command(_models.models_group)
 main.add_command(_show.show_cmd)

@@ -22,8 +22,12 @@ _LB_HELP = "Leaderboard folder (holds runs/*.json and README.md)."
     show_default=True,
 )
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write here.")
-@click.option("--check", is_flag=True, help="Exit 1 if the committed README.md is stale (for CI).")
-@click.option("--write", is_flag=True, help="Regenerate <dir>/README.md.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 if the committed README.md or index.html is stale (for CI).",
+)
+@click.option("--write", is_flag=True, help="Regenerate <dir>/README.md and <dir>/index.html.")
 @click.option(
     "--dir",
     "lb_dir",
@@ -38,23 +42,35 @@ def leaderboard_cmd(
     """Show the leaderboard built from submitted run summaries.
 
     Columns are metric outputs with ↑/↓ from each metric's direction; the best value of
-    each column is bold; cells show the value and its 95% bootstrap CI.
+    each column is bold; cells show the value and its 95% bootstrap CI. `--format html`
+    is a full page (intervals, coverage, identity mismatches, links to reports); see
+    docs/report.md.
     """
     from fmbench import leaderboard as lb
+    from fmbench.report import leaderboard_page as page
 
     if check:
         try:
             lb.check_readme(lb_dir)
+            page.check_index(lb_dir)
         except lb.StaleLeaderboardError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(1)
-        click.echo(f"{lb_dir / lb.README} is up to date")
+        click.echo(f"{lb_dir / lb.README} and {lb_dir / page.INDEX_HTML} are up to date")
         return
     if write:
-        path = lb.write_readme(lb_dir)
-        click.echo(f"wrote {path}")
+        click.echo(f"wrote {lb.write_readme(lb_dir)}")
+        click.echo(f"wrote {page.write_index(lb_dir)}")
         return
-    text = lb.render(lb_dir, fmt=fmt, benchmark=benchmark)
+    if fmt == "html":
+        import os
+
+        base = os.path.relpath(lb_dir, output.parent if output else Path.cwd())
+        text = page.leaderboard_html(
+            lb_dir, benchmark=benchmark, link_base="" if base == "." else base
+        )
+    else:
+        text = lb.render(lb_dir, fmt=fmt, benchmark=benchmark)
     if output:
         from fmbench.files import atomic_write_text
 
@@ -75,7 +91,7 @@ def leaderboard_cmd(
     help=_LB_HELP,
 )
 @click.option("--force", is_flag=True, help="Replace a different summary with the same name.")
-@click.option("--no-readme", is_flag=True, help="Do not regenerate README.md.")
+@click.option("--no-readme", is_flag=True, help="Do not regenerate README.md and index.html.")
 def submit_cmd(run_dir: Path, lb_dir: Path, force: bool, no_readme: bool) -> None:
     """Add a complete run's summary to the leaderboard (and regenerate its README)."""
     from fmbench import leaderboard as lb
@@ -83,7 +99,10 @@ def submit_cmd(run_dir: Path, lb_dir: Path, force: bool, no_readme: bool) -> Non
     dest = lb.submit(run_dir, lb_dir, force=force)
     click.echo(f"submitted {run_dir} as {dest}")
     if not no_readme:
+        from fmbench.report.leaderboard_page import write_index
+
         click.echo(f"wrote {lb.write_readme(lb_dir)}")
+        click.echo(f"wrote {write_index(lb_dir)}")
 
 
 @click.command("compare")

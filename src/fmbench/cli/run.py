@@ -106,6 +106,11 @@ def format_summary(summary: Any) -> str:
 @click.option(
     "--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples for CIs."
 )
+@click.option(
+    "--save-audio",
+    is_flag=True,
+    help="Also write the generated and reference audio to RUN_DIR/audio/ (FLAC; docs/report.md).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars or log lines.")
 def run_cmd(
@@ -124,6 +129,7 @@ def run_cmd(
     repair: str | None,
     renderer: str | None,
     n_boot: int,
+    save_audio: bool,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -161,6 +167,11 @@ def run_cmd(
     )
     log(f"run directory: {runner.run_dir}")
     result = runner.run()
+    if save_audio:
+        from fmbench.report.sources import export_audio
+
+        folder = export_audio(result.run_dir, workers=workers)
+        log(f"audio written to {folder}")
     if as_json:
         echo_json(result.summary.to_dict())
     else:
