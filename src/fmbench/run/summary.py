@@ -156,8 +156,9 @@ class MetricSummary:
     metric_identity: str = ""
     kind: str = ""
     valid_only: Estimate | None = None
-    #: how the 95% CI was computed: "bootstrap" (percentile, per-sample metrics) or
-    #: "jackknife" (delete-one, normal approximation; set-level metrics)
+    #: how the 95% CI was computed: "bootstrap" (percentile, per-sample metrics),
+    #: "subsample" (bias-corrected half-sampling, fmbench.stats.set_ci; set-level metrics)
+    #: or "jackknife" (delete-one, normal approximation; set-level metrics of older runs)
     ci_method: str = "bootstrap"
 
     def __post_init__(self) -> None:
