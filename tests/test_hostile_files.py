@@ -104,6 +104,18 @@ def test_render_a_long_wav_path_is_a_row_error(tmp_path):
     assert _manifest(tmp_path / "out")["z"]["status"] == "ok"
 
 
+def test_render_nul_bytes_and_non_utf8_input_are_clean_errors(tmp_path):
+    src = tmp_path / "nul.csv"
+    src.write_bytes(b"id,wav_path,patch_data\nx,a\0b.wav,{}\n")
+    r = _render(src, "--out", tmp_path / "o1")
+    assert r.exit_code == 1 and "NUL character" in r.output
+    src = tmp_path / "latin1.csv"
+    src.write_bytes(b"id,wav_path,patch_data\n\xff\xfe,a.wav,{}\n")
+    r = _render(src, "--out", tmp_path / "o2")
+    assert r.exit_code == 2 and "not UTF-8 text" in r.output and r.exception is not None
+    assert isinstance(r.exception, SystemExit)
+
+
 def test_render_never_writes_through_a_symlinked_folder(tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()

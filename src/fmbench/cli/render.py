@@ -96,6 +96,8 @@ def _id_stem(rid: str) -> str:
 def _out_rel(path: str, fmt: str) -> str:
     from fmbench.files import MAX_NAME_BYTES
 
+    if "\0" in path:
+        raise ValueError(f"output path {_shown(path)!r} contains a NUL character")
     p = Path(path)
     if p.is_absolute() or ".." in p.parts:
         raise ValueError(f"output path {path!r} must be relative and stay inside --out")
@@ -480,7 +482,12 @@ def render_cmd(
         raise FmbenchError(
             f"{out / MANIFEST} is a symbolic link; fmbench will not write through it"
         )
-    rows = list(read_rows(src, fmt, repair))
+    try:
+        rows = list(read_rows(src, fmt, repair))
+    except UnicodeDecodeError as exc:
+        raise FmbenchError(f"{src}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except csv.Error as exc:
+        raise FmbenchError(f"{src}: malformed CSV ({exc})") from None
     if limit is not None:
         rows = rows[: max(0, limit)]
     _remove_stale_temporaries(out)
