@@ -129,8 +129,8 @@ def test_compare_missing_metric_column(tmp_path):
 # -- check -----------------------------------------------------------------------------
 
 
-def _baseline(tmp_path, **metrics) -> str:
-    s = make_summary("baseline", metrics, directions=DIRS, n_items=40)
+def _baseline(tmp_path, n_items=40, **metrics) -> str:
+    s = make_summary("baseline", metrics, directions=DIRS, n_items=n_items)
     path = tmp_path / "baseline.json"
     path.write_text(s.to_json())
     return str(path)
@@ -198,7 +198,7 @@ def test_check_missing_and_new_metrics(runs, tmp_path):
 
 def test_check_nan_current_value_is_a_regression(tmp_path):
     run = write_synthetic_run(tmp_path / "r", {"clap": [math.nan, math.nan]}, directions=DIRS)
-    r = _invoke("check", run.run_dir, "--baseline", _baseline(tmp_path, clap=0.2))
+    r = _invoke("check", run.run_dir, "--baseline", _baseline(tmp_path, n_items=2, clap=0.2))
     assert r.exit_code == 1 and "the run's value is NaN" in r.output
 
 
@@ -314,3 +314,102 @@ def test_compare_with_an_empty_samples_table(tmp_path):
     b.write_manifest()
     r = _invoke("compare", a.run_dir, b.run_dir)
     assert r.exit_code == 2 and f"{b.samples_path}: empty file" in r.output
+
+
+# -- comparable sets only ---------------------------------------------------------------
+
+
+def _ids(n, start=0):
+    return [f"item{i:03d}" for i in range(start, start + n)]
+
+
+def test_check_a_limit_run_against_a_full_baseline_summary_is_refused(tmp_path):
+    run = write_synthetic_run(tmp_path / "r", {"clap": [0.5] * 10}, directions=DIRS, limit=10)
+    base = tmp_path / "base.json"
+    base.write_text(make_summary("b", {"clap": 0.5}, directions=DIRS, item_ids=_ids(20)).to_json())
+    r = _invoke("check", run.run_dir, "--baseline", base)
+    assert r.exit_code == 2
+    assert "the run scored 10 items and the baseline 20" in r.output and "--limit" in r.output
+
+
+def test_check_two_runs_on_different_items_compares_the_shared_ones(tmp_path):
+    # the run's first 10 items are the baseline's last 10; they agree on those exactly
+    values = list(np.linspace(0.1, 0.9, 20))
+    base = write_synthetic_run(
+        tmp_path / "base", {"clap": values}, ids=_ids(20), directions=DIRS, set_values={"kad": 1}
+    )
+    run = write_synthetic_run(
+        tmp_path / "run",
+        {"clap": values[10:] + [0.0] * 5},
+        ids=_ids(15, start=10),
+        directions=DIRS,
+        set_values={"kad": 1},
+    )
+    r = _invoke("check", run.run_dir, "--baseline", base.run_dir, "--json")
+    doc = json.loads(r.output)
+    assert doc["n_items"] == 10 and doc["n_left_out"] == 15  # 5 only in the run, 10 in base
+    rows = {m["metric"]: m for m in doc["metrics"]}
+    assert rows["clap"]["verdict"] == "ok"  # whole-run means differ: 0.5 vs ≈0.52
+    assert rows["clap"]["baseline"] == pytest.approx(np.mean(values[10:]))
+    assert rows["kad"]["verdict"] == "NOT COMPARABLE" and rows["kad"]["failed"]
+    assert r.exit_code == 1
+    r = _invoke("check", run.run_dir, "--baseline", base.run_dir, "--allow-missing")
+    assert r.exit_code == 0, r.output
+    assert "compared on the 10 shared items; left out 5 only in the run, 10 only" in r.output
+
+
+def test_check_refuses_another_metric_identity_or_renderer(tmp_path):
+    run = write_synthetic_run(tmp_path / "r", {"clap": [0.5, 0.6]}, directions=DIRS)
+    base = tmp_path / "b.json"
+    base.write_text(
+        make_summary(
+            "b",
+            {"clap": 0.55},
+            directions=DIRS,
+            item_ids=_ids(2),
+            metric_identities={"clap": "clap/2[model=other]"},
+        ).to_json()
+    )
+    r = _invoke("check", run.run_dir, "--baseline", base)
+    assert r.exit_code == 1 and "NOT COMPARABLE" in r.output and "clap/2[model=other]" in r.output
+    base.write_text(
+        make_summary(
+            "b", {"clap": 0.55}, directions=DIRS, item_ids=_ids(2), renderer_identity="dexed/1"
+        ).to_json()
+    )
+    r = _invoke("check", run.run_dir, "--baseline", base)
+    assert r.exit_code == 2 and "rendered by dx7/0.1.0/reference but the baseline by dexed/1" in (
+        r.output
+    )
+
+
+def test_compare_values_add_up_over_the_paired_items(tmp_path):
+    a = write_synthetic_run(
+        tmp_path / "a", {"m": [1.0, 2.0, 3.0, 10.0]}, ids=["w", "x", "y", "z"], set_values={"k": 1}
+    )
+    b = write_synthetic_run(tmp_path / "b", {"m": [0.0, 1.0]}, ids=["x", "y"], set_values={"k": 2})
+    r = _invoke("compare", a.run_dir, b.run_dir, "--json")
+    doc = json.loads(r.output)
+    m = {x["column"]: x for x in doc["metrics"]}
+    assert doc["n_common"] == 2 and doc["n_left_out"] == 2
+    assert (m["m"]["value_a"], m["m"]["value_b"]) == (2.5, 0.5)  # over x and y only
+    assert m["m"]["value_a"] - m["m"]["value_b"] == m["m"]["test"]["mean_diff"]
+    assert m["m"]["run_value_a"] == 4.0  # the whole-run value is still reported
+    assert m["k"]["verdict"] == "not comparable"
+    text = _invoke("compare", a.run_dir, b.run_dir).output
+    assert "left out: 2 items only in A, 0 only in B" in text
+    assert "different items (A: 4, B: 2)" in text
+
+
+def test_compare_does_not_test_metrics_with_other_identities(tmp_path):
+    a = write_synthetic_run(tmp_path / "a", {"m": [1.0, 2.0, 3.0]})
+    b = write_synthetic_run(
+        tmp_path / "b",
+        {"m": [0.0, 1.0, 2.0]},
+        metric_identities={"m": "m/2"},
+        renderer_identity="x/1",
+    )
+    doc = json.loads(_invoke("compare", a.run_dir, b.run_dir, "--json").output)
+    (m,) = doc["metrics"]
+    assert m["verdict"] == "not compared" and m["test"] is None and "m/2" in m["note"]
+    assert any("renderers differ" in n for n in doc["notes"])

@@ -91,8 +91,8 @@ def test_html_csv_and_json_formats(board):
     doc = json.loads(lb.render(board, fmt="json"))
     bench = doc["benchmarks"][0]
     assert bench["columns"] == [
-        {"name": "clap", "direction": "higher", "best": 0.3},
-        {"name": "kad", "direction": "lower", "best": 2.0},
+        {"name": "clap", "direction": "higher", "best": 0.3, "metric_identity": "clap/1"},
+        {"name": "kad", "direction": "lower", "best": 2.0, "metric_identity": "kad/1"},
     ]
     row = next(r for r in bench["rows"] if r["generator"] == "retrieval")
     assert row["metrics"]["kad"] == {
@@ -101,6 +101,7 @@ def test_html_csv_and_json_formats(board):
         "ci_high": 2.5,
         "n": 10,
         "best": True,
+        "comparable": True,
     }
 
 
@@ -196,3 +197,83 @@ def test_submit_refuses_runs_without_metrics(tmp_path):
 def test_committed_leaderboard_readme_is_current():
     """CI: the committed leaderboard/README.md matches the committed summaries."""
     lb.check_readme(REPO / "leaderboard")
+
+
+# -- comparable sets only ---------------------------------------------------------------
+
+IDS20 = [f"item{i:03d}" for i in range(20)]
+
+
+def test_a_limit_run_gets_its_own_table_with_a_note(tmp_path):
+    board = _store(
+        tmp_path,
+        make_summary("full-a", {"clap": 0.2}, item_ids=IDS20, generator="a"),
+        make_summary("full-b", {"clap": 0.3}, item_ids=IDS20, generator="b"),
+        make_summary("lim", {"clap": 0.9}, item_ids=IDS20[:10], limit=10, generator="c"),
+    )
+    tables = lb.build_tables(lb.load_submissions(board))
+    assert [t.title for t in tables] == ["default@1 (20 items)", "default@1 (10 items; --limit 10)"]
+    full, limited = tables
+    assert [s.run_id for _, s in full.rows] == ["full-a", "full-b"]
+    assert full.columns[0].best == 0.3  # the 10-item run's 0.9 does not compete
+    assert [s.run_id for _, s in limited.rows] == ["lim"]
+    md = lb.to_markdown(tables)
+    assert "## default@1 (10 items; --limit 10)" in md
+    assert "only the first 10 items of default@1" in md
+    assert "| **0.300** |" in md and "| **0.900** |" in md  # best within each table
+
+
+def test_same_benchmark_on_other_items_or_counts_is_never_one_table(tmp_path):
+    other20 = [f"other{i:03d}" for i in range(20)]
+    board = _store(
+        tmp_path,
+        make_summary("a", {"clap": 0.2}, item_ids=IDS20, generator="a"),
+        make_summary("b", {"clap": 0.3}, item_ids=other20, generator="b"),
+        # older summaries without an item set: grouped by item count
+        make_summary("old20", {"clap": 0.4}, n_items=20, generator="c"),
+        make_summary("old10", {"clap": 0.5}, n_items=10, generator="d"),
+    )
+    tables = lb.build_tables(lb.load_submissions(board))
+    assert sorted(len(t.rows) for t in tables) == [1, 1, 1, 1]
+    assert {t.n_items for t in tables} == {10, 20}
+    titles = [t.title for t in tables]
+    assert len(set(titles)) == 4 and all(t.startswith("default@1 (") for t in titles)
+    assert any("item set unrecorded" in t for t in titles)
+    doc = json.loads(lb.to_json(tables))
+    assert [len(b["rows"]) for b in doc["benchmarks"]] == [1, 1, 1, 1]
+
+
+def test_another_renderer_is_another_table(tmp_path):
+    board = _store(
+        tmp_path,
+        make_summary("a", {"clap": 0.2}, item_ids=IDS20, generator="a"),
+        make_summary("b", {"clap": 0.3}, item_ids=IDS20, renderer_identity="dexed/0.3/x"),
+    )
+    tables = lb.build_tables(lb.load_submissions(board))
+    assert len(tables) == 2
+    assert {t.renderer for t in tables} == {"dx7/0.1.0/reference", "dexed/0.3/x"}
+    assert all("renderer " in t.title for t in tables)
+
+
+def test_a_cell_scored_by_another_metric_identity_is_flagged_and_never_best(tmp_path):
+    board = _store(
+        tmp_path,
+        make_summary("a", {"kad": 5.0}, directions=DIRS, item_ids=IDS20, generator="a"),
+        make_summary("b", {"kad": 4.0}, directions=DIRS, item_ids=IDS20, generator="b"),
+        make_summary(
+            "c",
+            {"kad": 0.1},
+            directions=DIRS,
+            item_ids=IDS20,
+            generator="c",
+            metric_identities={"kad": "kad/2[bandwidth=9]"},
+        ),
+    )
+    (table,) = lb.build_tables(lb.load_submissions(board))
+    col = table.columns[0]
+    assert col.identity == "kad/1" and col.best == 4.0
+    md = lb.to_markdown([table])
+    assert "| 0.100 † |" in md and "**4.000**" in md
+    assert "† kad of run c was scored by kad/2[bandwidth=9]" in md
+    recs = {r["run_id"]: r for r in csv.DictReader(io.StringIO(lb.to_csv([table])))}
+    assert recs["c"]["comparable"] == "False" and recs["c"]["best"] == "False"

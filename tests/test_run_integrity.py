@@ -244,7 +244,7 @@ def test_the_summary_records_the_component_identity(tmp_path, bench):
     s = _run(tmp_path, bench, "oracle", ("rms", "dx7_dist"), limit=3).summary
     assert s.metrics["rms"].metric_identity.startswith("rms:rms@")
     assert s.metrics["dx7_dist"].metric_identity.startswith("patchmetrics:dx7_dist@")
-    assert len(s.benchmark.items_sha256) == 64
+    assert len(s.benchmark.item_set) == 64 and s.benchmark.limit == 3
 
 
 def test_a_plugin_cannot_replace_a_builtin_metric_unseen():

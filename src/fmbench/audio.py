@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from fmbench.errors import FmbenchError
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,30 +103,79 @@ class Audio:
         return Audio(x, self.sample_rate)
 
 
+#: The longest audio fmbench reads or renders, in seconds (a longer clip is refused with
+#: an error instead of exhausting memory: an hour at 48 kHz takes gigabytes in float).
+MAX_AUDIO_SECONDS = 600.0
+#: The highest sample rate fmbench accepts for audio files.
+MAX_SAMPLE_RATE = 384_000
+#: The most channels an audio file may have (they are averaged to mono).
+MAX_CHANNELS = 64
+
+
+class AudioFileError(FmbenchError, ValueError):
+    """An audio file fmbench refuses to read (not a regular file, too long, ...)."""
+
+
 def write_audio(path: str | os.PathLike[str], audio: Audio, *, subtype: str = "PCM_16") -> Path:
-    """Write a WAV/FLAC atomically (temporary name, then rename): no partial files survive."""
+    """Write a WAV/FLAC atomically (temporary name, then rename): no partial files survive.
+    The file gets the usual permissions (``0o666`` less the umask)."""
     import soundfile as sf
 
+    from fmbench.files import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = "FLAC" if path.suffix.lower() == ".flac" else "WAV"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
-        data = audio.to_int16() if subtype == "PCM_16" else audio.samples
-        sf.write(tmp, data, audio.sample_rate, format=fmt, subtype=subtype)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    data = audio.to_int16() if subtype == "PCM_16" else audio.samples
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), data, audio.sample_rate, format=fmt, subtype=subtype)
     return path
 
 
-def read_audio(path: str | os.PathLike[str]) -> Audio:
-    """Read an audio file as mono float32 at its native rate."""
+def check_audio_file(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`AudioFileError` unless ``path`` is a regular audio file within the
+    limits (:data:`MAX_AUDIO_SECONDS`, :data:`MAX_SAMPLE_RATE`, :data:`MAX_CHANNELS`).
+
+    Checked before any sample is read: a FIFO or device would block or never end, and an
+    hour-long clip would take gigabytes of memory.
+    """
     import soundfile as sf
 
-    data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise AudioFileError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (FIFO, device?)"
+        raise AudioFileError(f"{path}: {kind}; audio must be a regular file")
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:  # noqa: BLE001 - soundfile raises several types
+        raise AudioFileError(f"{path}: not a readable audio file ({exc})") from None
+    if not 0 < info.samplerate <= MAX_SAMPLE_RATE:
+        raise AudioFileError(
+            f"{path}: sample rate {info.samplerate} Hz is outside 1..{MAX_SAMPLE_RATE} Hz"
+        )
+    if not 0 < info.channels <= MAX_CHANNELS:
+        raise AudioFileError(f"{path}: {info.channels} channels (at most {MAX_CHANNELS})")
+    seconds = info.frames / info.samplerate
+    if seconds > MAX_AUDIO_SECONDS:
+        raise AudioFileError(
+            f"{path}: {seconds:.0f} s of audio is longer than fmbench's limit of "
+            f"{MAX_AUDIO_SECONDS:.0f} s (see docs/leaderboard.md#limits); cut the clip first"
+        )
+
+
+def read_audio(path: str | os.PathLike[str]) -> Audio:
+    """Read an audio file as mono float32 at its native rate.
+
+    Refuses (:class:`AudioFileError`) what :func:`check_audio_file` refuses: FIFOs and
+    other non-regular files, clips longer than :data:`MAX_AUDIO_SECONDS`.
+    """
+    import soundfile as sf
+
+    check_audio_file(path)
+    max_frames = int(MAX_AUDIO_SECONDS * MAX_SAMPLE_RATE)
+    data, sr = sf.read(str(path), dtype="float32", always_2d=True, frames=max_frames)
     return Audio(data.mean(axis=1) if data.shape[1] > 1 else data[:, 0], sr)
 
 

@@ -154,7 +154,17 @@ def read_definition(path: str | os.PathLike[str]) -> dict[str, Any]:
         not unknown,
         f"unknown [render] key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(fields))}",
     )
+    try:
+        _render_settings(render)
+    except (TypeError, ValueError) as exc:
+        need(False, f"[render]: {exc}")
     return doc
+
+
+def _render_settings(table: dict[str, Any]) -> RenderSettings:
+    """RenderSettings from a [render] table (lists become tuples); raises on bad values,
+    including durations beyond fmbench's limit (a render's length is capped)."""
+    return RenderSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in table.items()})
 
 
 def load_benchmark_file(path: str | os.PathLike[str]) -> Benchmark:
@@ -166,9 +176,7 @@ def load_benchmark_file(path: str | os.PathLike[str]) -> Benchmark:
     data = doc["data"]
     base = path.parent
     try:
-        settings = RenderSettings(
-            **{k: tuple(v) if isinstance(v, list) else v for k, v in doc.get("render", {}).items()}
-        )
+        settings = _render_settings(doc.get("render", {}))
     except (TypeError, ValueError) as exc:
         raise BenchmarkDefinitionError(f"{path}: [render]: {exc}") from None
     exclude = data.get("exclude_inaudible", True)

@@ -14,7 +14,7 @@ from typing import Any
 
 from fmbench.errors import FmbenchError
 from fmbench.run.rundir import RunDir
-from fmbench.run.summary import RunSummary, load_summary
+from fmbench.run.summary import RunSummary, item_set_hash, load_summary
 from fmbench.stats import PairedResult, paired_test
 
 #: Default regression tolerance: a metric may get worse by up to 1% of the baseline's
@@ -36,6 +36,24 @@ def _open_run(path: str | os.PathLike[str]) -> tuple[RunSummary, RunDir | None]:
         store.require_complete()
         return store.load_summary(), store
     return load_summary(p), None
+
+
+def _ids(store: RunDir | None) -> list[str] | None:
+    """The item ids of a run's samples table (None for a bare summary)."""
+    return None if store is None else [str(r["id"]) for r in store.read_samples()]
+
+
+def _item_set(summary: RunSummary, ids: list[str] | None) -> str:
+    """The run's item-set hash: recorded in the summary, else computed from its samples
+    table, else "" (a bare summary written before item sets were recorded)."""
+    if summary.benchmark.item_set:
+        return summary.benchmark.item_set
+    return item_set_hash(ids) if ids is not None else ""
+
+
+def _mean(values: list[float]) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return sum(finite) / len(finite) if finite else math.nan
 
 
 def _same_benchmark(a: RunSummary, b: RunSummary, la: str, lb: str) -> None:
@@ -61,14 +79,23 @@ class MetricComparison:
     verdict: str  # "A better" | "B better" | "no significant difference" | a reason
     test: PairedResult | None = None
     note: str = ""
+    run_value_a: float = math.nan  # the summaries' whole-run values
+    run_value_b: float = math.nan
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
+        """JSON-ready dict (``value_a``/``value_b`` are over the paired items for tested
+        metrics; ``run_value_a``/``run_value_b`` are the summaries' whole-run values)."""
+
+        def num(x: float) -> float | None:
+            return x if math.isfinite(x) else None
+
         return {
             "column": self.column,
             "direction": self.direction,
-            "value_a": self.value_a if math.isfinite(self.value_a) else None,
-            "value_b": self.value_b if math.isfinite(self.value_b) else None,
+            "value_a": num(self.value_a),
+            "value_b": num(self.value_b),
+            "run_value_a": num(self.run_value_a),
+            "run_value_b": num(self.run_value_b),
             "verdict": self.verdict,
             "test": None if self.test is None else self.test.to_dict(),
             "note": self.note,
@@ -87,6 +114,7 @@ class Comparison:
     only_a: list[str] = field(default_factory=list)
     only_b: list[str] = field(default_factory=list)
     metrics: list[MetricComparison] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -96,9 +124,11 @@ class Comparison:
             "benchmark": self.benchmark,
             "method": self.method,
             "n_common": self.n_common,
+            "n_left_out": len(self.only_a) + len(self.only_b),
             "only_a": self.only_a,
             "only_b": self.only_b,
             "metrics": [m.to_dict() for m in self.metrics],
+            "notes": self.notes,
         }
 
 
@@ -123,9 +153,14 @@ def compare_runs(
 ) -> Comparison:
     """Paired test per metric between two complete runs, items joined by ``id``.
 
-    Set-level metrics (kind ``set``) have no per-item values: they are listed with their
-    values and CIs but not tested. ``verdict`` is direction-aware ("A better" means A's
-    value is significantly better under the metric's direction).
+    Only the paired items count: for a tested metric ``value_a``/``value_b`` are the
+    means over the pairs with a value on both sides, so ``value_a − value_b`` is the
+    tested mean difference; items only in one run are counted (``only_a``/``only_b``)
+    and left out. Set-level metrics (kind ``set``) have no per-item values: they are
+    listed with their whole-run values but not tested, and marked not comparable when
+    the runs scored different items. Metrics scored with different identities are not
+    compared; a renderer difference is a note. ``verdict`` is direction-aware ("A
+    better" means A's value is significantly better under the metric's direction).
     """
     sa, store_a = _open_run(run_a)
     sb, store_b = _open_run(run_b)
@@ -145,6 +180,18 @@ def compare_runs(
         only_a=[i for i in ids_a if i not in ids_b],
         only_b=sorted(ids_b - set(ids_a)),
     )
+    same_items = not cmp.only_a and not cmp.only_b
+    if not same_items:
+        cmp.notes.append(
+            f"the runs scored different items (A: {len(ids_a)}, B: {len(ids_b)}); per-item "
+            f"metrics are compared on the {len(common)} shared items, "
+            f"{len(cmp.only_a) + len(cmp.only_b)} left out"
+        )
+    if sa.renderer.identity != sb.renderer.identity:
+        cmp.notes.append(
+            f"renderers differ (A: {sa.renderer.identity}, B: {sb.renderer.identity}): "
+            "differences in audio metrics include the renderer's"
+        )
     names = list(sa.metrics) + [n for n in sb.metrics if n not in sa.metrics]
     for name in sorted(names):
         ma, mb = sa.metrics.get(name), sb.metrics.get(name)
@@ -160,31 +207,37 @@ def compare_runs(
                 )
             )
             continue
-        mc = MetricComparison(name, ma.direction, ma.value, mb.value, "")
+        mc = MetricComparison(
+            name, ma.direction, ma.value, mb.value, "", run_value_a=ma.value, run_value_b=mb.value
+        )
         cmp.metrics.append(mc)
         if ma.direction != mb.direction:
             mc.verdict = "not compared"
             mc.note = f"directions differ ({ma.direction} vs {mb.direction})"
             continue
         if ma.metric_identity != mb.metric_identity:
+            mc.verdict = "not compared"
             mc.note = f"metric identities differ ({ma.metric_identity} vs {mb.metric_identity})"
+            continue
         if "set" in (ma.kind, mb.kind):
-            mc.verdict = "set-level: no paired test"
-            mc.note = mc.note or "compare the CIs in the summaries"
+            if same_items:
+                mc.verdict = "set-level: no paired test"
+                mc.note = "compare the CIs in the summaries"
+            else:
+                mc.verdict = "not comparable"
+                mc.note = "set-level values over different item sets"
             continue
         if rows_a and name not in rows_a[0] or rows_b and name not in rows_b[0]:
             mc.verdict = "no per-sample values"
             continue
         col_a = _column(rows_a, name, store_a.samples_path)
         col_b = _column(rows_b, name, store_b.samples_path)
-        res = paired_test(
-            [col_a[i] for i in common],
-            [col_b[i] for i in common],
-            method=method,
-            n_boot=n_boot,
-            seed=seed,
-            alpha=alpha,
-        )
+        xa = [col_a[i] for i in common]
+        xb = [col_b[i] for i in common]
+        both = [(x, y) for x, y in zip(xa, xb, strict=True) if not (math.isnan(x) or math.isnan(y))]
+        mc.value_a = _mean([x for x, _ in both]) if both else math.nan
+        mc.value_b = _mean([y for _, y in both]) if both else math.nan
+        res = paired_test(xa, xb, method=method, n_boot=n_boot, seed=seed, alpha=alpha)
         mc.test = res
         if res.n < 2:
             mc.verdict = "too few paired values"
@@ -203,9 +256,11 @@ def format_comparison(cmp: Comparison) -> str:
         f"B: {cmp.run_b}",
         f"benchmark {cmp.benchmark}; {cmp.n_common} items paired by id"
         f" ({cmp.method} test, diff = A − B)",
+        f"left out: {len(cmp.only_a)} items only in A, {len(cmp.only_b)} only in B",
+        "A and B: means over the pairs with a value on both sides (n) for tested metrics,"
+        " whole-run values otherwise",
     ]
-    if cmp.only_a or cmp.only_b:
-        lines.append(f"unpaired items: {len(cmp.only_a)} only in A, {len(cmp.only_b)} only in B")
+    lines += [f"note: {n}" for n in cmp.notes]
     lines.append("")
     header = f"{'metric':<24}{'A':>10}{'B':>10}{'A−B':>10}  {'95% CI':<20}{'p':>8}  verdict"
     lines.append(header)
@@ -332,6 +387,8 @@ class CheckReport:
     benchmark: str
     rows: list[CheckRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    n_items: int = 0  # items the comparison covers
+    n_left_out: int = 0  # items of either side left out (not in both)
 
     @property
     def passed(self) -> bool:
@@ -345,6 +402,8 @@ class CheckReport:
             "baseline": self.baseline,
             "benchmark": self.benchmark,
             "passed": self.passed,
+            "n_items": self.n_items,
+            "n_left_out": self.n_left_out,
             "metrics": [r.to_dict() for r in self.rows],
             "notes": self.notes,
         }
@@ -363,11 +422,20 @@ def check_run(
     A metric regresses when it is worse (under the baseline's direction) by more than
     its tolerance, or becomes NaN where the baseline had a value. A baseline metric the
     run lacks fails too unless ``allow_missing``. Unknown names in ``tolerances`` raise.
+
+    Only comparable numbers are compared. Runs through different renderers are refused.
+    A metric scored with another identity (plugin version, settings) than the baseline's
+    is ``NOT COMPARABLE`` and fails. When the run and the baseline scored different
+    items, both must be run directories: per-item metrics are then compared as means
+    over the shared items (the report says how many were left out) and set-level
+    metrics are ``NOT COMPARABLE`` (failing unless ``allow_missing``); with a bare
+    summary on either side the check is refused. A summary that does not record its
+    item set is matched by item count.
     """
     tolerances = tolerances or {}
     default = default or Tolerance(DEFAULT_TOLERANCE_PCT, relative=True)
-    cur, _ = _open_run(run)
-    base, _ = _open_run(baseline)
+    cur, store_cur = _open_run(run)
+    base, store_base = _open_run(baseline)
     _same_benchmark(cur, base, str(run), str(baseline))
     unknown = sorted(set(tolerances) - set(base.metrics) - set(cur.metrics))
     if unknown:
@@ -375,14 +443,53 @@ def check_run(
             f"--tolerance names unknown metric(s) {', '.join(unknown)}; "
             f"the baseline has: {', '.join(sorted(base.metrics)) or '(none)'}"
         )
-    report = CheckReport(cur.run_id, base.run_id, base.benchmark.identity)
     if cur.renderer.identity != base.renderer.identity:
-        report.notes.append(
-            f"renderer differs: baseline {base.renderer.identity}, run {cur.renderer.identity}"
+        raise CompareError(
+            f"the run was rendered by {cur.renderer.identity} but the baseline by "
+            f"{base.renderer.identity}; their audio metrics are not comparable: re-run with the "
+            f"baseline's renderer, or regenerate the baseline (docs/leaderboard.md)"
         )
+    report = CheckReport(cur.run_id, base.run_id, base.benchmark.identity)
     if cur.failure_policy != base.failure_policy:
         report.notes.append(
             f"failure policy differs: baseline {base.failure_policy}, run {cur.failure_policy}"
+        )
+    rows_cur = store_cur.read_samples() if store_cur is not None else None
+    rows_base = store_base.read_samples() if store_base is not None else None
+    ids_cur = None if rows_cur is None else [str(r["id"]) for r in rows_cur]
+    ids_base = None if rows_base is None else [str(r["id"]) for r in rows_base]
+    set_cur, set_base = _item_set(cur, ids_cur), _item_set(base, ids_base)
+    n_cur, n_base = cur.benchmark.n_items, base.benchmark.n_items
+    if set_cur and set_base:
+        same_items = set_cur == set_base
+    else:
+        same_items = n_cur == n_base
+        if same_items:
+            report.notes.append(
+                f"{'the baseline' if not set_base else 'the run'} does not record which items "
+                f"it scored; matched by item count only ({n_cur} items)"
+            )
+    report.n_items = n_cur
+    common: list[str] = []
+    if not same_items:
+        if ids_cur is None or ids_base is None:
+            what = "a different item set" if n_cur == n_base else "different items"
+            raise CompareError(
+                f"the run scored {n_cur} items and the baseline {n_base} ({what}); a "
+                f"regression check needs the same items. Re-run on the baseline's items "
+                f"(without --limit), or pass both run directories to check per-item metrics "
+                f"on their shared items (docs/leaderboard.md)"
+            )
+        in_base = set(ids_base)
+        common = [i for i in ids_cur if i in in_base]
+        if not common:
+            raise CompareError("the run and the baseline have no item in common")
+        report.n_items = len(common)
+        report.n_left_out = len(ids_cur) + len(ids_base) - 2 * len(common)
+        report.notes.append(
+            f"item sets differ: compared on the {len(common)} shared items; left out "
+            f"{len(ids_cur) - len(common)} only in the run, {len(ids_base) - len(common)} only "
+            f"in the baseline"
         )
     for name, bm in sorted(base.metrics.items()):
         tol = tolerances.get(name, default)
@@ -398,17 +505,35 @@ def check_run(
         row = CheckRow(name, bm.direction, bm.value, cm.value, str(tol), "ok")
         report.rows.append(row)
         if cm.metric_identity != bm.metric_identity:
-            row.note = f"metric identity differs ({bm.metric_identity} → {cm.metric_identity})"
-        if math.isnan(bm.value):
+            row.verdict, row.failed = "NOT COMPARABLE", True
+            row.note = (
+                f"metric identity differs ({bm.metric_identity} → {cm.metric_identity}); "
+                f"regenerate the baseline if the change is intended"
+            )
+            continue
+        if not same_items:
+            assert rows_cur is not None and rows_base is not None
+            if "set" in (bm.kind, cm.kind) or not (
+                rows_cur and name in rows_cur[0] and rows_base and name in rows_base[0]
+            ):
+                row.verdict, row.failed = "NOT COMPARABLE", not allow_missing
+                row.note = "no per-item values: its value covers a different item set"
+                continue
+            col_cur = _column(rows_cur, name, store_cur.samples_path)  # type: ignore[union-attr]
+            col_base = _column(rows_base, name, store_base.samples_path)  # type: ignore[union-attr]
+            row.current = _mean([col_cur[i] for i in common])
+            row.baseline = _mean([col_base[i] for i in common])
+            row.note = f"over the {len(common)} shared items"
+        if math.isnan(row.baseline):
             row.verdict = "skipped"
             row.note = row.note or "baseline value is NaN"
             continue
-        if math.isnan(cm.value):
+        if math.isnan(row.current):
             row.verdict, row.failed = "REGRESSION", True
             row.note = row.note or "the run's value is NaN"
             continue
         worse_by = -row.delta if bm.direction == "higher" else row.delta
-        allowed = tol.absolute(bm.value)
+        allowed = tol.absolute(row.baseline)
         if worse_by > allowed:
             row.verdict, row.failed = "REGRESSION", True
         elif worse_by < -allowed:
@@ -424,7 +549,8 @@ def check_run(
 def format_check(report: CheckReport) -> str:
     """A readable table of :func:`check_run` results and the overall verdict."""
     lines = [
-        f"run {report.run} vs baseline {report.baseline} (benchmark {report.benchmark})",
+        f"run {report.run} vs baseline {report.baseline} (benchmark {report.benchmark}; "
+        f"{report.n_items} items compared, {report.n_left_out} left out)",
         "",
         f"{'metric':<24}{'baseline':>12}{'current':>12}{'delta':>12}{'tolerance':>11}  verdict",
     ]

@@ -42,6 +42,7 @@ __all__ = [
     "ConfigError",
     "NamedGenerator",
     "config_files",
+    "config_problems",
     "fmbench_register_generators",
     "named_generators",
     "project_config_path",
@@ -186,6 +187,14 @@ def named_generators(
                 problems.append(str(exc))
                 found[name] = NamedGenerator(name, "", path, error=str(exc))
     return found, problems
+
+
+def config_problems() -> list[str]:
+    """What is wrong with the config files in use (malformed TOML, bad entries), each
+    message naming the file and the key; empty when all is well. Commands that use named
+    generators (``fmbench run``) print these, so a broken ``fmbench.toml`` is not only
+    visible in ``fmbench plugins``."""
+    return named_generators()[1]
 
 
 def _factory(entry: NamedGenerator) -> Any:

@@ -36,8 +36,8 @@ README_HEADER = """\
      CI runs `fmbench leaderboard --check` and fails when this file is stale. -->
 
 Each cell is the metric value over all items (failures scored as failures) with its 95%
-confidence interval in parentheses (percentile bootstrap for per-sample metrics, delete-one
-jackknife for set-level ones such as FAD and KAD). ↑ higher is better, ↓ lower is better;
+confidence interval in parentheses (percentile bootstrap for per-sample metrics,
+bias-corrected half-sampling for set-level ones such as FAD and KAD). ↑ higher is better, ↓ lower is better;
 **bold** marks the best value in each column. `valid` is the share of items whose output
 parsed and validated. Submit a run with `fmbench submit runs/<run-id>`.
 """
@@ -53,11 +53,16 @@ class StaleLeaderboardError(LeaderboardError):
 
 @dataclass
 class Column:
-    """One metric output column of a benchmark table."""
+    """One metric output column of a benchmark table.
+
+    ``identity`` is the metric identity the column compares (the one most of its rows
+    were scored with); a cell scored with another identity is flagged and never best.
+    """
 
     name: str
     direction: str
     best: float = math.nan  # the best finite value (direction-aware), NaN if none
+    identity: str = ""
 
     @property
     def arrow(self) -> str:
@@ -71,12 +76,36 @@ class Column:
 
 @dataclass
 class Table:
-    """The leaderboard of one benchmark: rows are summaries, columns metric outputs."""
+    """The leaderboard of one comparable group: rows are summaries of runs on the same
+    benchmark identity, item set and renderer; columns are metric outputs."""
 
     benchmark: str  # identity, e.g. "default@1"
     n_items: int
     columns: list[Column] = field(default_factory=list)
     rows: list[tuple[str, RunSummary]] = field(default_factory=list)  # (file name, summary)
+    item_set: str = ""  # item_set_hash of the scored ids ("" : not recorded, older runs)
+    limit: int | None = None  # the --limit of its runs (None: the whole benchmark)
+    renderer: str = ""  # renderer identity
+    label: str = ""  # what tells it apart from other tables of the same benchmark
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        """``default@1 (100 items)``, plus the label when one benchmark has several tables."""
+        return f"{self.benchmark} ({self.n_items} items{self.label})"
+
+
+def group_key(s: RunSummary) -> tuple[str, str, str]:
+    """What makes two runs comparable: benchmark identity (name and version), item set
+    (its hash; the item count for summaries that do not record it) and renderer identity."""
+    items = s.benchmark.item_set or f"n={s.benchmark.n_items}"
+    return s.benchmark.identity, items, s.renderer.identity
+
+
+def comparable(s: RunSummary, col: Column) -> bool:
+    """True when ``s`` has a value for ``col`` scored with the column's metric identity."""
+    m = s.metrics.get(col.name)
+    return m is not None and (not col.identity or m.metric_identity == col.identity)
 
 
 def runs_dir(leaderboard_dir: str | os.PathLike[str] = DEFAULT_DIR) -> Path:
@@ -106,17 +135,30 @@ def _valid_share(s: RunSummary) -> float:
 def build_tables(
     submissions: list[tuple[str, RunSummary]], benchmark: str | None = None
 ) -> list[Table]:
-    """Group submissions by benchmark identity and compute columns and best values.
+    """Group submissions into comparable tables and compute columns and best values.
 
-    ``benchmark`` filters by name (``default``) or identity (``default@1``). Two
-    summaries that disagree on a column's direction raise :class:`LeaderboardError`.
+    One table per :func:`group_key`: runs of one benchmark identity on another item set
+    (a ``--limit`` run, say) or through another renderer get a table of their own, with
+    a label and a note saying so. In a column, a cell whose metric identity differs from
+    the column's is flagged (``†``, see the table's notes) and never counted as best.
+    ``benchmark`` filters by name (``default``) or identity (``default@1``). Two summaries
+    that disagree on a column's direction raise :class:`LeaderboardError`.
     """
-    tables: dict[str, Table] = {}
+    tables: dict[tuple[str, str, str], Table] = {}
     for fname, s in submissions:
         ident = s.benchmark.identity
         if benchmark and benchmark not in (s.benchmark.name, ident):
             continue
-        table = tables.setdefault(ident, Table(ident, s.benchmark.n_items))
+        key = group_key(s)
+        table = tables.get(key)
+        if table is None:
+            table = tables[key] = Table(
+                ident,
+                s.benchmark.n_items,
+                item_set=s.benchmark.item_set,
+                limit=s.benchmark.limit,
+                renderer=s.renderer.identity,
+            )
         table.rows.append((fname, s))
         cols = {c.name: c for c in table.columns}
         for name, m in s.metrics.items():
@@ -134,14 +176,74 @@ def build_tables(
         table.columns.sort(key=lambda c: c.name)
         table.rows.sort(key=lambda r: (r[1].generator.name, r[1].run_id))
         for col in table.columns:
-            vals = [
-                s.metrics[col.name].value
-                for _, s in table.rows
-                if col.name in s.metrics and math.isfinite(s.metrics[col.name].value)
+            _settle_column(table, col)
+    ordered = sorted(
+        tables.values(),
+        key=lambda t: (t.benchmark, t.limit is not None, -t.n_items, t.item_set, t.renderer),
+    )
+    _label_groups(ordered)
+    return ordered
+
+
+def _settle_column(table: Table, col: Column) -> None:
+    """Pick the column's metric identity (the most common; ties: the first in sort
+    order), flag rows scored with another one, and compute the best comparable value."""
+    idents = [s.metrics[col.name].metric_identity for _, s in table.rows if col.name in s.metrics]
+    col.identity = max(sorted(set(idents)), key=idents.count) if idents else ""
+    for _, s in table.rows:
+        m = s.metrics.get(col.name)
+        if m is not None and not comparable(s, col):
+            table.notes.append(
+                f"† {col.name} of run {s.run_id} was scored by {m.metric_identity or '?'}, "
+                f"the rest of the column by {col.identity}: not comparable"
+            )
+    vals = [
+        s.metrics[col.name].value
+        for _, s in table.rows
+        if comparable(s, col) and math.isfinite(s.metrics[col.name].value)
+    ]
+    if vals:
+        col.best = max(vals) if col.direction == "higher" else min(vals)
+
+
+def _label_groups(tables: list[Table]) -> None:
+    """Labels and notes for benchmarks that have more than one table."""
+    by_bench: dict[str, list[Table]] = {}
+    for t in tables:
+        by_bench.setdefault(t.benchmark, []).append(t)
+    for group in by_bench.values():
+        if len(group) < 2:
+            continue
+        several_renderers = len({t.renderer for t in group}) > 1
+        for t in group:
+            parts, note = [], ""
+            peers = [
+                o for o in group if o is not t and o.limit is None and o.renderer == t.renderer
             ]
-            if vals:
-                col.best = max(vals) if col.direction == "higher" else min(vals)
-    return [tables[k] for k in sorted(tables)]
+            if t.limit is not None:
+                parts.append(f"--limit {t.limit}")
+                note = (
+                    f"--limit {t.limit} runs: only the first {t.n_items} items of {t.benchmark}; "
+                    "not comparable with its other tables."
+                )
+            elif peers:
+                parts.append(f"item set {t.item_set[:8]}" if t.item_set else "item set unrecorded")
+                note = (
+                    "These summaries do not record which items they scored (written by an "
+                    "older fmbench); they are grouped by item count."
+                    if not t.item_set
+                    else f"Runs on another set of {t.benchmark} items than the other tables; "
+                    "not comparable with them."
+                )
+            if several_renderers:
+                parts.append(f"renderer {t.renderer}")
+                note = note or (
+                    f"Rendered by {t.renderer}; the other {t.benchmark} tables used another "
+                    "renderer: not comparable."
+                )
+            t.label = "; " + "; ".join(parts) if parts else ""
+            if note:
+                t.notes.insert(0, note)
 
 
 def format_value(x: float) -> str:
@@ -152,13 +254,16 @@ def format_value(x: float) -> str:
 
 
 def cell_text(s: RunSummary, col: Column) -> tuple[str, bool]:
-    """``("0.712 (0.660–0.750)", is_best)`` for one summary and column."""
+    """``("0.712 (0.660–0.750)", is_best)`` for one summary and column; a cell scored with
+    another metric identity than the column's ends in `` †`` and is never best."""
     m = s.metrics.get(col.name)
     if m is None:
         return "–", False
     text = format_value(m.value)
     if math.isfinite(m.ci_low) and math.isfinite(m.ci_high):
         text += f" ({format_value(m.ci_low)}–{format_value(m.ci_high)})"
+    if not comparable(s, col):
+        return text + " †", False
     return text, col.is_best(m.value)
 
 
@@ -185,7 +290,7 @@ def to_markdown(tables: list[Table]) -> str:
         return "No runs submitted yet.\n"
     parts = []
     for t in tables:
-        lines = [f"## {t.benchmark} ({t.n_items} items)", ""]
+        lines = [f"## {t.title}", ""]
         header = _header(t)
         lines.append("| " + " | ".join(header) + " |")
         lines.append("|" + "|".join("---" for _ in header) + "|")
@@ -195,6 +300,9 @@ def to_markdown(tables: list[Table]) -> str:
                 for text, best in _row_cells(s, t)
             ]
             lines.append("| " + " | ".join(cells) + " |")
+        if t.notes:
+            lines.append("")
+            lines += [f"- {_md_escape(n)}" for n in t.notes]
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
 
@@ -205,7 +313,7 @@ def to_html(tables: list[Table]) -> str:
         return "<p>No runs submitted yet.</p>\n"
     out = []
     for t in tables:
-        out.append(f"<h2>{html.escape(t.benchmark)} ({t.n_items} items)</h2>")
+        out.append(f"<h2>{html.escape(t.title)}</h2>")
         out.append("<table>")
         out.append(
             "  <thead><tr>"
@@ -223,6 +331,8 @@ def to_html(tables: list[Table]) -> str:
             out.append(f"    <tr>{tds}</tr>")
         out.append("  </tbody>")
         out.append("</table>")
+        if t.notes:
+            out.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in t.notes) + "</ul>")
     return "\n".join(out) + "\n"
 
 
@@ -248,7 +358,9 @@ def _records(tables: list[Table]) -> list[dict[str, Any]]:
                         "ci_low": m.ci_low,
                         "ci_high": m.ci_high,
                         "n": m.n,
-                        "best": c.is_best(m.value),
+                        "best": c.is_best(m.value) and comparable(s, c),
+                        "comparable": comparable(s, c),
+                        "item_set": t.item_set,
                     }
                 )
     return recs
@@ -271,6 +383,8 @@ def to_csv(tables: list[Table]) -> str:
         "ci_high",
         "n",
         "best",
+        "comparable",
+        "item_set",
     ]
     w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     w.writeheader()
@@ -280,7 +394,8 @@ def to_csv(tables: list[Table]) -> str:
 
 
 def to_json(tables: list[Table]) -> str:
-    """JSON: ``{"benchmarks": [{benchmark, n_items, columns, rows}]}`` (NaN → null)."""
+    """JSON: ``{"benchmarks": [{benchmark, title, n_items, item_set, limit, renderer,
+    notes, columns, rows}]}``, one entry per comparable table (NaN → null)."""
 
     def num(x: float) -> float | None:
         return x if math.isfinite(x) else None
@@ -289,9 +404,19 @@ def to_json(tables: list[Table]) -> str:
         "benchmarks": [
             {
                 "benchmark": t.benchmark,
+                "title": t.title,
                 "n_items": t.n_items,
+                "item_set": t.item_set or None,
+                "limit": t.limit,
+                "renderer": t.renderer,
+                "notes": t.notes,
                 "columns": [
-                    {"name": c.name, "direction": c.direction, "best": num(c.best)}
+                    {
+                        "name": c.name,
+                        "direction": c.direction,
+                        "best": num(c.best),
+                        "metric_identity": c.identity,
+                    }
                     for c in t.columns
                 ],
                 "rows": [
@@ -307,7 +432,8 @@ def to_json(tables: list[Table]) -> str:
                                 "ci_low": num(s.metrics[c.name].ci_low),
                                 "ci_high": num(s.metrics[c.name].ci_high),
                                 "n": s.metrics[c.name].n,
-                                "best": c.is_best(s.metrics[c.name].value),
+                                "best": c.is_best(s.metrics[c.name].value) and comparable(s, c),
+                                "comparable": comparable(s, c),
                             }
                             for c in t.columns
                             if c.name in s.metrics

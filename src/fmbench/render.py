@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fmbench.audio import Audio, audio_problem
+from fmbench.audio import MAX_AUDIO_SECONDS, MAX_SAMPLE_RATE, Audio, audio_problem
 from fmbench.patch.model import Patch
 
 if TYPE_CHECKING:
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 
 #: the renderer a benchmark uses unless it names another
 DEFAULT_RENDERER = "dx7"
+
+#: The lowest render sample rate.
+MIN_SAMPLE_RATE = 8000
 
 
 @dataclass(frozen=True)
@@ -47,14 +51,25 @@ class RenderSettings:
             raise ValueError(f"notes must be MIDI numbers 0..127, got {self.notes}")
         if not self.velocities or not all(0 <= v <= 127 for v in self.velocities):
             raise ValueError(f"velocities must be 0..127, got {self.velocities}")
-        if self.sample_rate < 8000 or self.block_size < 1:
-            raise ValueError("sample_rate must be >= 8000 and block_size >= 1")
+        if not MIN_SAMPLE_RATE <= self.sample_rate <= MAX_SAMPLE_RATE or self.block_size < 1:
+            raise ValueError(
+                f"sample_rate must be {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} and block_size >= 1"
+            )
+        if not (math.isfinite(self.hold_seconds) and math.isfinite(self.release_seconds)):
+            raise ValueError("hold/release durations must be finite numbers of seconds")
         if (
             self.hold_seconds < 0
             or self.release_seconds < 0
             or self.hold_frames + self.release_frames < 2
         ):
             raise ValueError("hold/release durations must be non-negative and not both zero")
+        seconds = self.num_samples / self.sample_rate
+        if seconds > MAX_AUDIO_SECONDS:
+            raise ValueError(
+                f"a render would last {seconds:g} s ((hold_seconds + release_seconds) × "
+                f"{len(self.notes)} note(s) × {len(self.velocities)} velocity(ies)), more than "
+                f"fmbench's limit of {MAX_AUDIO_SECONDS:g} s (see docs/leaderboard.md#limits)"
+            )
 
     @property
     def hold_frames(self) -> int:

@@ -141,8 +141,13 @@ def run_cmd(
       fmbench run -g outputs:preds.csv --metrics rms,dx7_dist,kad:mfcc --limit 20
       fmbench run -g random --resume          # continue the last interrupted run
     """
+    from fmbench.config import ConfigError, config_problems
+    from fmbench.errors import UnknownComponentError
     from fmbench.run.runner import RunConfig, Runner
 
+    problems = config_problems()
+    for problem in problems:  # shown even with --quiet: the user's own file is broken
+        click.echo(f"Warning: {problem}", err=True)
     config = RunConfig(
         benchmark=benchmark,
         generator=generator,
@@ -162,9 +167,17 @@ def run_cmd(
         if not quiet:
             click.echo(message, err=True)
 
-    runner = Runner(
-        config, run_dir=run_dir, runs_root=runs_root, resume=resume, progress=not quiet, log=log
-    )
+    try:
+        runner = Runner(
+            config, run_dir=run_dir, runs_root=runs_root, resume=resume, progress=not quiet, log=log
+        )
+    except UnknownComponentError as exc:
+        if problems and exc.kind == "generator":
+            raise ConfigError(
+                f"{exc}. If a config file defines it, that file could not be used: "
+                + "; ".join(problems)
+            ) from None
+        raise
     log(f"run directory: {runner.run_dir}")
     result = runner.run()
     if save_audio:

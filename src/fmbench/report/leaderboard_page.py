@@ -64,7 +64,7 @@ def row_mismatches(table: Any) -> dict[str, list[tuple[str, str]]]:
                 out[fname].append((label, f"{label} {get(s)} (others: {common})"))
     for col in table.columns:
         idents = [s.metrics[col.name].metric_identity for _, s in rows if col.name in s.metrics]
-        common = _mode(idents)
+        common = col.identity or _mode(idents)  # the identity the leaderboard compares
         for fname, s in rows:
             m = s.metrics.get(col.name)
             if m is not None and m.metric_identity != common:

@@ -210,6 +210,7 @@ class Runner:
                     self.store,
                     executor,
                     policy=self.config.failure_policy,
+                    seed=self.config.seed,
                     log=self.log,
                 )
                 scored = scorer.score_all(self.metrics, samples)
@@ -248,7 +249,7 @@ class Runner:
 
         from fmbench.files import git_sha, now_iso
         from fmbench.run.summarise import accounting, sample_row, summarise
-        from fmbench.run.summary import BenchmarkRef, ComponentRef, items_sha256
+        from fmbench.run.summary import BenchmarkRef, ComponentRef, item_set_hash
 
         metrics = summarise(
             scored,
@@ -268,7 +269,8 @@ class Runner:
                 self.benchmark.version,
                 self.benchmark.identity,
                 len(samples),
-                items_sha256(s.id for s in samples),
+                item_set_hash(s.id for s in samples),
+                self.config.limit,
             ),
             generator=ComponentRef(
                 self.config.generator,

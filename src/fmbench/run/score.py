@@ -29,9 +29,6 @@ from fmbench.errors import FmbenchError
 from fmbench.run.config import PlannedMetric
 from fmbench.run.rundir import RunDir
 
-#: how set-level intervals are computed (recorded as ``ci_method`` in the summary)
-SET_CI_METHOD = "jackknife"
-
 
 class MetricFailure(FmbenchError):
     """One metric could not produce a usable result (the reason is the message)."""
@@ -171,9 +168,11 @@ class Scorer:
         executor: Any,
         *,
         policy: str,
+        seed: int = 0,
         log: Callable[[str], None] = lambda message: None,
     ) -> None:
         self.registry = registry
+        self.seed = seed
         self.run_dir = run_dir
         self.executor = executor
         self.policy = policy
@@ -306,20 +305,24 @@ class Scorer:
 
     # -- set-level intervals ---------------------------------------------------------
     def _set_intervals(self, scored: ScoredMetric, metric: Any, subset: list[Sample]) -> None:
-        from fmbench.stats import jackknife_ci
+        """Intervals of the set-level outputs (:func:`fmbench.stats.set_ci`), over all the
+        scored items and over the valid ones, computed while the metric is loaded."""
+        from fmbench.stats import set_ci
 
+        valid_pool = [s for s in subset if s.valid]
         for column, value in scored.result.set_values.items():
-            scored.set_intervals[column] = jackknife_ci(
-                _subset_fn(metric, subset, column), len(subset)
-            )
-            valid_pool = [s for s in subset if s.valid]
+            interval = set_ci(_subset_fn(metric, subset, column), len(subset), seed=self.seed)
+            scored.set_intervals[column] = interval
             if len(valid_pool) == len(subset):
-                low, high = scored.set_intervals[column]
-                scored.set_valid_only[column] = (value, low, high, len(subset))
+                scored.set_valid_only[column] = (value, *interval, len(subset))
             elif len(valid_pool) >= 2:
                 v = float(metric.score(valid_pool).set_values.get(column, math.nan))
-                low, high = jackknife_ci(_subset_fn(metric, valid_pool, column), len(valid_pool))
-                scored.set_valid_only[column] = (v, low, high, len(valid_pool))
+                fn = _subset_fn(metric, valid_pool, column)
+                scored.set_valid_only[column] = (
+                    v,
+                    *set_ci(fn, len(valid_pool), seed=self.seed),
+                    len(valid_pool),
+                )
             else:
                 scored.set_valid_only[column] = (math.nan, math.nan, math.nan, len(valid_pool))
 

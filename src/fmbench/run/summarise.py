@@ -16,8 +16,9 @@ import numpy as np
 
 from fmbench.audio import Audio, is_inaudible
 from fmbench.contracts import Sample
-from fmbench.run.score import SET_CI_METHOD, ScoredMetric
+from fmbench.run.score import ScoredMetric
 from fmbench.run.summary import Accounting, Estimate, MetricSummary
+from fmbench.stats import SET_CI_METHOD
 
 FAILED_ITEM_NOTE = "failed output scored as the worst value"
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -50,45 +51,54 @@ def _json_num(x: float | None) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def item_set_hash(ids: Iterable[str]) -> str:
+    """The identity of a set of item ids: sha256 (hex) of the sorted ids joined by
+    newlines. Two runs scored the same items exactly when their hashes are equal."""
+    return hashlib.sha256("\n".join(sorted(str(i) for i in ids)).encode("utf-8")).hexdigest()
+
+
 @dataclass
 class BenchmarkRef:
-    """Which benchmark a run evaluated."""
+    """Which benchmark a run evaluated, and on which items.
+
+    ``item_set`` is :func:`item_set_hash` of the ids the run scored ("" in summaries
+    written before it was recorded); ``limit`` is the ``--limit`` the run was made with
+    (None: every item of the benchmark). Runs are comparable only on the same item set.
+    """
 
     name: str
     version: str
     identity: str
     n_items: int
-    #: sha256 of the evaluated item ids (sorted, newline-joined): runs are comparable
-    #: item by item only when it matches; empty in summaries written before it existed
-    items_sha256: str = ""
+    item_set: str = ""
+    limit: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict."""
-        return {
+        """Plain JSON-ready dict (``item_set`` and ``limit`` only when recorded)."""
+        d: dict[str, Any] = {
             "name": self.name,
             "version": self.version,
             "identity": self.identity,
             "n_items": self.n_items,
-            "items_sha256": self.items_sha256,
         }
+        if self.item_set:
+            d["item_set"] = self.item_set
+        if self.limit is not None:
+            d["limit"] = self.limit
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> BenchmarkRef:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict` (older summaries have no ``item_set``/``limit``)."""
+        limit = d.get("limit")
         return cls(
             str(d["name"]),
             str(d["version"]),
             str(d["identity"]),
             int(d["n_items"]),
-            str(d.get("items_sha256", "")),
+            str(d.get("item_set") or ""),
+            None if limit is None else int(limit),
         )
-
-
-def items_sha256(ids: Iterable[str]) -> str:
-    """The item-set hash recorded as :attr:`BenchmarkRef.items_sha256`."""
-    import hashlib
-
-    return hashlib.sha256("\n".join(sorted(ids)).encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -176,8 +186,9 @@ class MetricSummary:
     metric_identity: str = ""
     kind: str = ""
     valid_only: Estimate | None = None
-    #: how the 95% CI was computed: "bootstrap" (percentile, per-sample metrics) or
-    #: "jackknife" (delete-one, normal approximation; set-level metrics)
+    #: how the 95% CI was computed: "bootstrap" (percentile, per-sample metrics),
+    #: "subsample" (bias-corrected half-sampling, fmbench.stats.set_ci; set-level metrics)
+    #: or "jackknife" (delete-one, normal approximation; set-level metrics of older runs)
     ci_method: str = "bootstrap"
     n_items: int = 0
 

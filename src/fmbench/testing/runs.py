@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 
 from fmbench.run.rundir import RunDir
-from fmbench.run.summary import Accounting, BenchmarkRef, ComponentRef, MetricSummary, RunSummary
+from fmbench.run.summary import (
+    Accounting,
+    BenchmarkRef,
+    ComponentRef,
+    MetricSummary,
+    RunSummary,
+    item_set_hash,
+)
 
 __all__ = ["make_summary", "write_synthetic_run"]
 
@@ -33,11 +40,20 @@ def make_summary(
     generator: str = "random",
     n_items: int = 10,
     n_valid: int | None = None,
+    item_ids: Sequence[str] | None = None,
+    limit: int | None = None,
+    renderer_identity: str = "dx7/0.1.0/reference",
+    metric_identities: Mapping[str, str] | None = None,
 ) -> RunSummary:
     """A summary with the given metric values (``value`` or ``(value, ci_low, ci_high)``);
-    directions default to ``higher``, kinds to ``paired_audio``."""
+    directions default to ``higher``, kinds to ``paired_audio``, metric identities to
+    ``<name>/1``. ``item_ids`` records the item set (and sets ``n_items``); without it the
+    summary has none, like one written before item sets were recorded."""
     directions = directions or {}
     kinds = kinds or {}
+    identities = metric_identities or {}
+    if item_ids is not None:
+        n_items = len(item_ids)
     ms = {}
     for name, v in (metrics or {}).items():
         value, low, high = v if isinstance(v, tuple) else (v, math.nan, math.nan)
@@ -48,7 +64,7 @@ def make_summary(
             ci_low=float(low),
             ci_high=float(high),
             n=n_items,
-            metric_identity=f"{name}/1",
+            metric_identity=identities.get(name, f"{name}/1"),
             kind=kinds.get(name, "paired_audio"),
         )
     n_valid = n_items if n_valid is None else n_valid
@@ -57,10 +73,17 @@ def make_summary(
         created="2026-01-01T00:00:00+00:00",
         fmbench_version="0.1.0",
         benchmark=BenchmarkRef(
-            benchmark, benchmark_version, f"{benchmark}@{benchmark_version}", n_items
+            benchmark,
+            benchmark_version,
+            f"{benchmark}@{benchmark_version}",
+            n_items,
+            item_set_hash(item_ids) if item_ids is not None else "",
+            limit,
         ),
         generator=ComponentRef(generator, f"{generator}/0.1.0"),
-        renderer=ComponentRef("dx7", "dx7/0.1.0/reference", {"sample_rate": 48000}),
+        renderer=ComponentRef(
+            renderer_identity.partition("/")[0], renderer_identity, {"sample_rate": 48000}
+        ),
         accounting=Accounting(n_items, n_items, n_items, n_valid, 0, n_valid, 0),
         metrics=ms,
     )
@@ -78,11 +101,17 @@ def write_synthetic_run(
     generator: str = "random",
     run_id: str | None = None,
     complete: bool = True,
+    record_item_set: bool = True,
+    limit: int | None = None,
+    renderer_identity: str = "dx7/0.1.0/reference",
+    metric_identities: Mapping[str, str] | None = None,
 ) -> RunDir:
     """Write a run whose samples table has one float column per entry of ``columns``
     (plus the contract's bookkeeping columns) and whose summary holds their NaN-skipping
     means with bootstrap CIs; ``set_values`` adds set-level metrics (kind ``set``).
-    ``complete=False`` stops before the manifest."""
+    The summary records the item set of ``ids`` as the runner does (``record_item_set=
+    False`` leaves it out, like an older summary). ``complete=False`` stops before the
+    manifest."""
     from fmbench.stats import bootstrap_ci
 
     run_dir = Path(run_dir)
@@ -125,6 +154,10 @@ def write_synthetic_run(
         benchmark=benchmark,
         generator=generator,
         n_items=len(ids),
+        item_ids=ids if record_item_set else None,
+        limit=limit,
+        renderer_identity=renderer_identity,
+        metric_identities=metric_identities,
     )
     store = RunDir(run_dir)
     store.write_samples(rows)
