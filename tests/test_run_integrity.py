@@ -311,3 +311,26 @@ def test_a_worker_that_dies_is_reported_with_the_item_and_the_metric(tmp_path, b
     error = result.summary.errors["crashy"]
     assert "died" in error and repr(victim) in error and "'crashy'" in error
     assert result.summary.metrics["rms"].n == 6  # the other metrics finish
+
+
+def test_an_incomplete_metric_is_flagged_by_show_the_leaderboard_and_check(tmp_path):
+    from fmbench import leaderboard as lb
+    from fmbench.cli.run import format_summary
+    from fmbench.compare import check_run
+    from fmbench.testing.runs import make_summary
+
+    base = make_summary("base", {"rms": (0.8, 0.7, 0.9)}, generator="model")
+    cur = make_summary("cur", {"rms": (0.9, 0.8, 1.0)}, generator="model")
+    for s in (base, cur):
+        s.metrics["rms"].n_items = 10
+        s.metrics["rms"].n = 10
+        s.metrics["rms"].kind = "paired_audio"
+    cur.metrics["rms"].n = 7  # three items silently missing
+    assert "7/10 INCOMPLETE" in format_summary(cur)
+    text, best = lb.cell_text(cur, lb.Column("rms", "higher"))
+    assert "⚠ 7/10" in text and not best
+    (tmp_path / "b.json").write_text(base.to_json())
+    (tmp_path / "c.json").write_text(cur.to_json())
+    report = check_run(tmp_path / "c.json", tmp_path / "b.json")
+    row = next(r for r in report.rows if r.column == "rms")
+    assert row.verdict == "INCOMPLETE" and row.failed

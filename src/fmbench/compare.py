@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fmbench.components import Direction
 from fmbench.errors import FmbenchError
 from fmbench.run.rundir import RunDir
 from fmbench.run.summary import RunSummary, item_set_hash, load_summary
@@ -265,7 +266,7 @@ def format_comparison(cmp: Comparison) -> str:
     header = f"{'metric':<24}{'A':>10}{'B':>10}{'A−B':>10}  {'95% CI':<20}{'p':>8}  verdict"
     lines.append(header)
     for m in cmp.metrics:
-        arrow = "↑" if m.direction == "higher" else "↓"
+        arrow = Direction(m.direction).arrow
         t = m.test
         diff = f"{t.mean_diff:+.4f}" if t and math.isfinite(t.mean_diff) else ""
         ci = f"[{t.ci_low:+.4f}, {t.ci_high:+.4f}]" if t and math.isfinite(t.ci_low) else ""
@@ -504,6 +505,10 @@ def check_run(
             continue
         row = CheckRow(name, bm.direction, bm.value, cm.value, str(tol), "ok")
         report.rows.append(row)
+        if not cm.complete:
+            row.verdict, row.failed = "INCOMPLETE", True
+            row.note = f"the run's value covers {cm.n} of {cm.n_items} items"
+            continue
         if cm.metric_identity != bm.metric_identity:
             row.verdict, row.failed = "NOT COMPARABLE", True
             row.note = (
@@ -555,7 +560,7 @@ def format_check(report: CheckReport) -> str:
         f"{'metric':<24}{'baseline':>12}{'current':>12}{'delta':>12}{'tolerance':>11}  verdict",
     ]
     for r in report.rows:
-        arrow = "↑" if r.direction == "higher" else "↓"
+        arrow = Direction(r.direction).arrow
         delta = f"{r.delta:+.4f}" if math.isfinite(r.delta) else "–"
         lines.append(
             f"{r.column + ' ' + arrow:<24}{_f(r.baseline):>12}{_f(r.current):>12}{delta:>12}"

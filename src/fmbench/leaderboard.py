@@ -67,7 +67,9 @@ class Column:
     @property
     def arrow(self) -> str:
         """↑ or ↓."""
-        return "↑" if self.direction == "higher" else "↓"
+        from fmbench.components import Direction
+
+        return Direction(self.direction).arrow
 
     def is_best(self, value: float) -> bool:
         """True when ``value`` equals the column's best."""
@@ -255,13 +257,16 @@ def format_value(x: float) -> str:
 
 def cell_text(s: RunSummary, col: Column) -> tuple[str, bool]:
     """``("0.712 (0.660–0.750)", is_best)`` for one summary and column; a cell scored with
-    another metric identity than the column's ends in `` †`` and is never best."""
+    another metric identity than the column's ends in `` †``, a per-sample value over
+    fewer items than it had to cover in `` ⚠ n/N``; neither is ever best."""
     m = s.metrics.get(col.name)
     if m is None:
         return "–", False
     text = format_value(m.value)
     if math.isfinite(m.ci_low) and math.isfinite(m.ci_high):
         text += f" ({format_value(m.ci_low)}–{format_value(m.ci_high)})"
+    if not m.complete:
+        return text + f" ⚠ {m.n}/{m.n_items}", False
     if not comparable(s, col):
         return text + " †", False
     return text, col.is_best(m.value)
