@@ -6,8 +6,9 @@ Completions are replies holding real DX7 voices (the shared banks under
 ``../shared/data/dx7``), scored against one ground-truth voice per group, as trl calls
 reward functions: ``dx7_dist`` (in the calling process), ``metric:rms`` and
 ``metric:timbral-fast`` (rendering and scoring in a :class:`fmbench.rewards.RewardPool`).
-The render cache is disabled, and every measured group holds new voices, so each
-group renders everything (the two metric rewards of one group share renders in the
+All caches are off (``FMBENCH_CACHE=off``, so the metrics' own feature caches too), and
+every measured group holds new, distinct voices, so each group renders and analyses
+everything (the two metric rewards of one group share renders in the
 workers' memo, as in training).
 
 Prints (1) the share of CPU time per stage, measured in this process on one group;
@@ -31,10 +32,13 @@ DATA = REPO / ".." / "shared" / "data" / "dx7"
 def _voices(n: int) -> list:
     from fmbench.patch.syx import read_syx
 
-    out = []
+    out, seen = [], set()
     for path in sorted(DATA.rglob("*.syx")):
         for voice in read_syx(path):
-            out.append(voice.to_patch())
+            patch = voice.to_patch()
+            if patch.content_hash not in seen:  # banks repeat voices: keep distinct ones
+                seen.add(patch.content_hash)
+                out.append(patch)
             if len(out) >= n:
                 return out
     raise SystemExit(f"only {len(out)} voices under {DATA}")
@@ -102,6 +106,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ["FMBENCH_CACHE"] = "off"  # before any Cache() is made, here or in the workers
     from fmbench.cache import Cache
     from fmbench.rewards import RewardPool, dx7_dist, metric_reward
 
