@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from fmbench.audio import Audio
 from fmbench.cache import Cache
 from fmbench.rewards import (
     RewardError,
+    RewardPool,
     completion_text,
     dx7_dist,
     dx7_dist_topology_gate,
@@ -221,6 +223,35 @@ def test_metric_reward_renders_through_the_cache(tmp_path):
     again = metric_reward("rms", renderer=renderer, cache=cache)
     assert again(None, [fenced(GT)], answer=ANSWER) == pytest.approx([out[0]])
     assert renderer.calls == 2  # served from the cache
+
+
+class _PoolSineRenderer(_SineRenderer):
+    identity = "test-sine-pool@1"  # its own render keys: no sharing with the test above
+
+
+def test_reward_pool_reuses_its_workers_and_matches_in_process():
+    variants = []
+    for level in (10, 40, 70):
+        v = copy.deepcopy(GT)
+        v["ol"][5] = level
+        variants.append(v)
+    completions = [fenced(GT), *map(fenced, variants), "no patch", fenced(variants[0])]
+    local = metric_reward("rms", renderer=_PoolSineRenderer(), cache=Cache(None))
+    expected = local(None, completions, answer=ANSWER)
+    assert expected[4] < 0 and len(set(expected[:4])) == 4
+    with RewardPool(workers=2) as pool:
+        assert len(pool.pids) == 2 and os.getpid() not in pool.pids
+        fn = metric_reward("rms", renderer=_PoolSineRenderer(), cache=Cache(None), pool=pool)
+        first = fn(None, completions, answer=ANSWER)
+        pids = pool.last_pids
+        second = fn(None, completions[::-1], answer=ANSWER)
+        assert first == expected and second == expected[::-1]
+        assert pool.last_pids == pids == pool.pids  # the same two processes, both used
+    assert pool.closed
+    with pytest.raises(RewardError, match="closed"):
+        fn(None, completions, answer=ANSWER)
+    with pytest.raises(RewardError, match="registry"):
+        metric_reward("rms", registry=object(), pool=pool)
 
 
 def test_metric_reward_rejects_set_metrics():

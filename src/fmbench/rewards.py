@@ -35,6 +35,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import pickle
+import time
+import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -50,6 +55,7 @@ __all__ = [
     "REWARD_NAMES",
     "RewardError",
     "RewardFn",
+    "RewardPool",
     "completion_text",
     "dx7_dist",
     "dx7_dist_topology_gate",
@@ -297,6 +303,225 @@ REWARD_NAMES: tuple[str, ...] = tuple(_BUILTIN)
 
 
 # -- metric plugins as rewards -------------------------------------------------------------
+_RENDER_MEMO_SIZE = 64  # recent renders kept per process (a GRPO group shares its reference)
+_RENDER_MEMO: OrderedDict[str, Any] = OrderedDict()
+
+
+class _MetricScorer:
+    """Renders valid patches and scores them with one per-sample metric; lives in the
+    calling process or, built from the same arguments, in each :class:`RewardPool` worker."""
+
+    def __init__(
+        self,
+        name: str,
+        output: str | None,
+        penalty: float | None,
+        renderer: Any,
+        settings: Any,
+        cache: Any,
+        registry: Any,
+        metric_options: dict[str, Any],
+    ) -> None:
+        from fmbench.components import ComponentKind, Direction, MetricKind, Need
+
+        if registry is None:
+            from fmbench.plugins import get_registry
+
+            registry = get_registry()
+        info, spec_options = registry.resolve_spec(ComponentKind.METRIC, name)
+        reason = info.unavailable_reason()
+        if reason:
+            raise RewardError(f"metric reward {name!r} cannot run: {reason}")
+        if info.metric_kind is MetricKind.SET:
+            raise RewardError(
+                f"metric {info.name!r} is a set-level metric; a reward needs a per-sample metric"
+            )
+        out = (
+            info.outputs[0]
+            if output is None
+            else next((o for o in info.outputs if o.name == output), None)
+        )
+        if out is None:
+            names = ", ".join(o.name for o in info.outputs)
+            raise RewardError(f"metric {info.name!r} has no output {output!r} (outputs: {names})")
+        self.info, self.out = info, out
+        self.sign = 1.0 if out.direction is Direction.HIGHER else -1.0
+        if penalty is None:
+            penalty = self.sign * out.worst - 1.0 if out.worst is not None else -1.0
+        self.penalty = float(penalty)
+        self.metric = info.factory(**{**spec_options, **metric_options})
+        self.needs_audio = bool(info.needs & {Need.AUDIO, Need.REFERENCE_AUDIO})
+        self._renderer_spec, self._settings, self._cache = renderer, settings, cache
+        self._state: dict[str, Any] = {}
+
+    def _audio_for(self, patches: list[Patch]) -> dict[str, Any]:
+        from fmbench.cache import Cache
+        from fmbench.render import (
+            DEFAULT_RENDERER,
+            RenderSettings,
+            pack_render,
+            render_batch,
+            render_key,
+            resolve_renderer,
+            unpack_render,
+        )
+
+        if "renderer" not in self._state:
+            self._state["renderer"] = resolve_renderer(self._renderer_spec or DEFAULT_RENDERER)
+            self._state["settings"] = self._settings or RenderSettings()
+            self._state["cache"] = self._cache if self._cache is not None else Cache()
+        r, s, c = self._state["renderer"], self._state["settings"], self._state["cache"]
+        found: dict[str, Any] = {}
+        todo: list[Patch] = []
+        for p in {p.content_hash: p for p in patches}.values():
+            key = render_key(p, r.identity, s)
+            stored = _RENDER_MEMO.get(key)
+            if stored is None:
+                stored = c.get("render", key)
+            if stored is None:
+                todo.append(p)
+            else:
+                found[p.content_hash] = stored
+                _remember(key, stored)
+        if todo:
+            for p, audio in zip(todo, render_batch(todo, s, renderer=r), strict=True):
+                stored = pack_render(audio, s)
+                key = render_key(p, r.identity, s)
+                c.put("render", key, stored)
+                _remember(key, stored)
+                found[p.content_hash] = stored
+        return {h: unpack_render(v, s) for h, v in found.items()}
+
+    def values(
+        self, items: Sequence[tuple[dict[str, Any], dict[str, Any], str, str]]
+    ) -> list[float]:
+        """Reward-oriented values (NaN where the metric gave none) for
+        ``(pred, gt, caption, raw text)`` items whose prediction is valid."""
+        from fmbench.contracts import Sample
+
+        samples = [
+            Sample(
+                id=str(i),
+                caption=caption,
+                reference_patch=Patch.from_dict(gt),
+                raw_output=raw,
+                parsed=pred,
+                patch=Patch.from_dict(pred),
+            )
+            for i, (pred, gt, caption, raw) in enumerate(items)
+        ]
+        if not samples:
+            return []
+        if self.needs_audio:
+            audio = self._audio_for(
+                [s.patch for s in samples] + [s.reference_patch for s in samples]
+            )
+            for s in samples:
+                s.audio = audio[s.patch.content_hash]
+                s.reference_audio = audio[s.reference_patch.content_hash]
+        result = self.metric.score(samples)
+        got = result.per_sample.get(self.out.name)
+        if got is None:
+            return [math.nan] * len(samples)
+        return [self.sign * float(v) for v in got]
+
+
+def _remember(key: str, stored: Any) -> None:
+    _RENDER_MEMO[key] = stored
+    _RENDER_MEMO.move_to_end(key)
+    while len(_RENDER_MEMO) > _RENDER_MEMO_SIZE:
+        _RENDER_MEMO.popitem(last=False)
+
+
+_WORKER_SCORERS: dict[str, _MetricScorer] = {}
+
+
+def _worker_values(token: str, args: tuple[Any, ...], items: list[Any]) -> tuple[int, list[float]]:
+    """In a pool worker: this process's scorer for ``token`` (built once) over ``items``."""
+    scorer = _WORKER_SCORERS.get(token)
+    if scorer is None:
+        scorer = _WORKER_SCORERS[token] = _MetricScorer(*args)
+    return os.getpid(), scorer.values(items)
+
+
+def _worker_pid(_: int) -> int:
+    time.sleep(0.05)  # long enough that every worker takes one of the start-up tasks
+    return os.getpid()
+
+
+class RewardPool:
+    """Persistent worker processes for metric rewards: rendering and scoring of a reward
+    call run there, split into one contiguous chunk per worker, and the workers (with
+    their imported modules, compiled kernels, metric objects and recent renders) are
+    reused by every later call — no process start or JIT load per call.
+
+    Pass it to :func:`metric_reward` / :func:`get_reward` / :func:`reward_functions` as
+    ``pool=``; one pool serves any number of rewards. Close it with :meth:`close` (or use
+    it as a context manager); it is also closed at interpreter exit. ``start_method``
+    defaults to ``"fork"`` where available (workers inherit what the parent has already
+    loaded); use ``"forkserver"`` or ``"spawn"`` when the parent holds threads that must
+    not be forked (e.g. an initialised CUDA context).
+    """
+
+    def __init__(self, workers: int | None = None, *, start_method: str | None = None) -> None:
+        import multiprocessing
+        import weakref
+        from concurrent.futures import ProcessPoolExecutor
+
+        from fmbench.executor import default_workers
+
+        self.workers = max(1, int(workers or default_workers()))
+        methods = multiprocessing.get_all_start_methods()
+        method = start_method or ("fork" if "fork" in methods else "spawn")
+        if method not in methods:
+            raise RewardError(f"start method {method!r} is not available here: {methods}")
+        self._pool: Any = ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context(method)
+        )
+        self._finalizer = weakref.finalize(self, self._pool.shutdown, cancel_futures=True)
+        self._pids = set(self._pool.map(_worker_pid, range(self.workers)))
+        self._pids |= set(getattr(self._pool, "_processes", None) or ())
+        self.last_pids: set[int] = set()
+
+    @property
+    def pids(self) -> set[int]:
+        """The worker process ids seen at start-up."""
+        return set(self._pids)
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has run."""
+        return not self._finalizer.alive
+
+    def values(self, token: str, args: tuple[Any, ...], items: Sequence[Any]) -> list[float]:
+        """Score ``items`` with the scorer built from ``args`` in each worker (cached there
+        under ``token``); results in input order."""
+        if self.closed:
+            raise RewardError("this RewardPool is closed")
+        if not items:
+            return []
+        size = -(-len(items) // self.workers)
+        chunks = [list(items[i : i + size]) for i in range(0, len(items), size)]
+        futures = [self._pool.submit(_worker_values, token, args, c) for c in chunks]
+        out: list[float] = []
+        self.last_pids = set()
+        for f in futures:
+            pid, vals = f.result()
+            self.last_pids.add(pid)
+            out.extend(vals)
+        return out
+
+    def close(self) -> None:
+        """Stop the workers (idempotent)."""
+        self._finalizer()
+
+    def __enter__(self) -> RewardPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def metric_reward(
     name: str,
     *,
@@ -306,6 +531,7 @@ def metric_reward(
     settings: Any = None,
     cache: Any = None,
     registry: Any = None,
+    pool: RewardPool | None = None,
     **metric_options: Any,
 ) -> RewardFn:
     """A reward from any per-sample metric plugin (``metric:NAME`` on the CLI).
@@ -315,113 +541,54 @@ def metric_reward(
     ``kwargs["answer"]``). Valid patches are rendered with ``renderer`` (default
     ``dx7``) and the default :class:`~fmbench.render.RenderSettings` when the metric
     needs audio; renders go through the content-addressed :class:`~fmbench.cache.Cache`
-    with the runner's keys, so a render is never computed twice. The metric's column
-    ``output`` (default: its first) is the reward, negated for "lower is better"
-    metrics so that larger is always better.
+    with the runner's keys (and a small in-memory memo), so a render is never computed
+    twice. The metric's column ``output`` (default: its first) is the reward, negated for
+    "lower is better" metrics so that larger is always better.
 
     **Penalty**: an unparsable or invalid completion, a ground truth that fails to
     load, or a NaN score gets ``penalty``; by default the output's declared ``worst``
     value (reward-oriented) minus 1, or −1 when the metric declares none.
+
+    **pool**: a :class:`RewardPool`; rendering and scoring then run in its persistent
+    workers (same values as in-process). The metric is resolved from the installed
+    plugins there, so ``registry`` cannot be combined with ``pool``.
     """
-    from fmbench.components import ComponentKind, Direction, MetricKind, Need
-
-    if registry is None:
-        from fmbench.plugins import get_registry
-
-        registry = get_registry()
-    info, spec_options = registry.resolve_spec(ComponentKind.METRIC, name)
-    reason = info.unavailable_reason()
-    if reason:
-        raise RewardError(f"metric reward {name!r} cannot run: {reason}")
-    if info.metric_kind is MetricKind.SET:
+    if pool is not None and registry is not None:
         raise RewardError(
-            f"metric {info.name!r} is a set-level metric; a reward needs a per-sample metric"
+            "a RewardPool resolves metrics from the installed plugins: drop registry="
         )
-    out = (
-        info.outputs[0]
-        if output is None
-        else next((o for o in info.outputs if o.name == output), None)
-    )
-    if out is None:
-        names = ", ".join(o.name for o in info.outputs)
-        raise RewardError(f"metric {info.name!r} has no output {output!r} (outputs: {names})")
-    sign = 1.0 if out.direction is Direction.HIGHER else -1.0
-    if penalty is None:
-        penalty = sign * out.worst - 1.0 if out.worst is not None else -1.0
-    metric = info.factory(**{**spec_options, **metric_options})
-    needs_audio = bool(info.needs & {Need.AUDIO, Need.REFERENCE_AUDIO})
-    state: dict[str, Any] = {}
-
-    def audio_for(patches: list[Patch]) -> dict[str, Any]:
-        from fmbench.audio import Audio
-        from fmbench.cache import Cache, make_key
-        from fmbench.render import RenderSettings, render_batch, resolve_renderer
-
-        if "renderer" not in state:
-            state["renderer"] = resolve_renderer(renderer or "dx7")
-            state["settings"] = settings or RenderSettings()
-            state["cache"] = cache if cache is not None else Cache()
-        r, s, c = state["renderer"], state["settings"], state["cache"]
-        found: dict[str, Any] = {}
-        todo: list[Patch] = []
-        for p in {p.content_hash: p for p in patches}.values():
-            stored = c.get("render", make_key(p.content_hash, r.identity, s.key))
-            if stored is None:
-                todo.append(p)
-            else:
-                found[p.content_hash] = stored
-        if todo:
-            for p, audio in zip(todo, render_batch(todo, s, renderer=r), strict=True):
-                stored = audio.to_int16() if s.quantize_int16 else audio.samples
-                c.put("render", make_key(p.content_hash, r.identity, s.key), stored)
-                found[p.content_hash] = stored
-        return {
-            h: Audio.from_int16(v, s.sample_rate)
-            if v.dtype.name == "int16"
-            else Audio(v, s.sample_rate)
-            for h, v in found.items()
-        }
+    args = (name, output, penalty, renderer, settings, cache, None, dict(metric_options))
+    scorer = _MetricScorer(*args[:6], registry, dict(metric_options))
+    token = uuid.uuid4().hex
+    if pool is not None:
+        try:
+            pickle.dumps(args)
+        except Exception as exc:  # noqa: BLE001 - any pickling failure is a usage error
+            raise RewardError(
+                f"metric reward {name!r}: its options cannot be sent to pool workers ({exc})"
+            ) from None
 
     def reward(prompts: Any, completions: Sequence[Any], **kwargs: Any) -> list[float]:
-        from fmbench.contracts import Sample
-
         answers = _answers(kwargs, len(completions))
         captions = kwargs.get("caption") or [""] * len(completions)
-        rewards = [float(penalty)] * len(completions)
-        samples, index = [], []
+        rewards = [scorer.penalty] * len(completions)
+        items, index = [], []
         for i, (c, a) in enumerate(zip(completions, answers, strict=True)):
             gt = load_answer(a)
             pred = parse_completion(c)
             if gt is None or pred is None or validate(pred):
                 continue
-            s = Sample(
-                id=str(i),
-                caption=str(captions[i]),
-                reference_patch=Patch.from_dict(gt),
-                raw_output=completion_text(c),
-                parsed=pred,
-                patch=Patch.from_dict(pred),
-            )
-            samples.append(s)
+            items.append((pred, gt, str(captions[i]), completion_text(c)))
             index.append(i)
-        if not samples:
+        if not items:
             return rewards
-        if needs_audio:
-            audio = audio_for([s.patch for s in samples] + [s.reference_patch for s in samples])
-            for s in samples:
-                s.audio = audio[s.patch.content_hash]
-                s.reference_audio = audio[s.reference_patch.content_hash]
-        result = metric.score(samples)
-        values = result.per_sample.get(out.name)
-        if values is None:
-            return rewards
+        values = pool.values(token, args, items) if pool is not None else scorer.values(items)
         for i, v in zip(index, values, strict=True):
-            v = float(v)
             if math.isfinite(v):
-                rewards[i] = sign * v
+                rewards[i] = v
         return rewards
 
-    reward.__name__ = f"metric_{info.name}".replace("-", "_")
+    reward.__name__ = f"metric_{scorer.info.name}".replace("-", "_")
     reward.__doc__ = metric_reward.__doc__
     return reward
 
@@ -442,11 +609,15 @@ def get_reward(spec: str, **options: Any) -> RewardFn:
 
 
 def reward_functions(
-    specs: str | Sequence[str], *, key_weights: Mapping[str, float] | None = None
+    specs: str | Sequence[str],
+    *,
+    key_weights: Mapping[str, float] | None = None,
+    pool: RewardPool | None = None,
 ) -> list[RewardFn]:
     """Resolve a comma-separated list (or sequence) of reward specs; trl sums them.
 
-    ``key_weights`` (the original ``--key_weights_json``) applies to the ``dx7_dist`` ones.
+    ``key_weights`` (the original ``--key_weights_json``) applies to the ``dx7_dist`` ones;
+    ``pool`` (a :class:`RewardPool`) to the ``metric:NAME`` ones.
     """
     if isinstance(specs, str):
         specs = [s for s in specs.split(",") if s.strip()]
@@ -454,6 +625,10 @@ def reward_functions(
         raise RewardError("no reward selected")
     out = []
     for s in specs:
-        options = {"weights": key_weights} if s.strip().startswith("dx7_dist") else {}
+        options: dict[str, Any] = {}
+        if s.strip().startswith("dx7_dist"):
+            options["weights"] = key_weights
+        elif s.strip().startswith("metric:") and pool is not None:
+            options["pool"] = pool
         out.append(get_reward(s, **options))
     return out

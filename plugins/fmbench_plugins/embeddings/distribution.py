@@ -39,7 +39,8 @@ def _sqrtm_psd(s: np.ndarray) -> np.ndarray:
 
 
 def frechet_distance(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray, s2: np.ndarray) -> float:
-    """``‖μ1−μ2‖² + tr Σ1 + tr Σ2 − 2 tr sqrt(Σ1 Σ2)``, real and ≥ 0 by construction.
+    """``‖μ1−μ2‖² + tr Σ1 + tr Σ2 − 2 tr sqrt(Σ1 Σ2)`` from means and covariances (the
+    d×d form), real and ≥ 0 by construction.
 
     ``tr sqrt(Σ1Σ2)`` is computed as the sum of square roots of the (clipped, ≥ 0)
     eigenvalues of the symmetric PSD matrix ``sqrt(Σ1) Σ2 sqrt(Σ1)``, which is similar
@@ -56,48 +57,160 @@ def frechet_distance(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray, s2: np.nd
     return max(0.0, value)
 
 
+def frechet_distance_rows(x: np.ndarray, y: np.ndarray) -> float:
+    """FAD between the Gaussians fitted to the rows of ``x`` and of ``y`` (each ≥ 2 rows,
+    unbiased covariances): the same value as
+    ``frechet_distance(*gaussian_stats(x), *gaussian_stats(y))``.
+
+    With fewer rows than dimensions on either side the covariances are low-rank, and
+    the trace term is solved in the small space: with ``A = (x − μ1)/√(n1−1)`` and
+    ``B = (y − μ2)/√(n2−1)`` (so ``Σ1 = AᵀA``, ``Σ2 = BᵀB``), the nonzero eigenvalues of
+    ``Σ1Σ2`` are those of ``(ABᵀ)(ABᵀ)ᵀ``, hence ``tr sqrt(Σ1Σ2)`` is the sum of the
+    singular values of the n1×n2 matrix ``ABᵀ`` (≥ 0 by construction: no eigenvalue
+    clipping, no complex parts). Otherwise the d×d form (:func:`frechet_distance`).
+    """
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1]:
+        raise ValueError(f"expected two row sets of equal width, got {x.shape} and {y.shape}")
+    if len(x) < 2 or len(y) < 2:
+        raise ValueError("the Fréchet distance needs at least 2 rows on each side")
+    if min(len(x), len(y)) >= x.shape[1]:
+        return frechet_distance(*gaussian_stats(x), *gaussian_stats(y))
+    mu1, mu2 = x.mean(axis=0), y.mean(axis=0)
+    a = (x - mu1) / math.sqrt(len(x) - 1)
+    b = (y - mu2) / math.sqrt(len(y) - 1)
+    m = a @ b.T if len(a) <= len(b) else b @ a.T  # singular values are the same either way
+    tr_covmean = float(np.linalg.svd(m, compute_uv=False).sum())
+    diff = mu1 - mu2
+    value = float(diff @ diff + np.einsum("ij,ij->", a, a) + np.einsum("ij,ij->", b, b))
+    return max(0.0, value - 2.0 * tr_covmean)
+
+
 def gaussian_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and unbiased covariance (divisor n − 1) of the rows of ``x`` (≥ 2 rows)."""
     x = np.asarray(x, np.float64)
     return x.mean(axis=0), np.cov(x, rowvar=False, ddof=1).reshape(x.shape[1], x.shape[1])
 
 
-def _sq_dists(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-    return np.clip(d, 0.0, None)
+def _sq_dists(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """Squared distances between the rows of ``a`` and ``b`` (``a`` and itself when ``b``
+    is None: one symmetric product, and a diagonal of exact zeros), clipped at 0."""
+    if b is None:
+        d = a @ a.T  # numpy hands a @ a.T to BLAS syrk: half the work of a general product
+        sq = d.diagonal().copy()
+        d *= -2.0
+        d += sq[:, None]
+        d += sq[None, :]
+    else:
+        d = a @ b.T
+        d *= -2.0
+        d += (a * a).sum(1)[:, None]
+        d += (b * b).sum(1)[None, :]
+    return np.maximum(d, 0.0, out=d)
+
+
+def _median_of_sq(d: np.ndarray) -> float:
+    """The lower-middle pairwise distance from a full symmetric squared-distance matrix."""
+    n = len(d)
+    return _lower_median(d[np.arange(n)[None, :] > np.arange(n)[:, None]])
+
+
+def _lower_median(sq: np.ndarray) -> float:
+    k = (len(sq) - 1) // 2
+    return math.sqrt(float(np.partition(sq, k)[k]))  # sqrt is monotone: same element
 
 
 def median_pairwise_distance(x: np.ndarray) -> float:
     """Median of the n(n−1)/2 Euclidean distances between rows of ``x``; the *lower*
     middle value when the count is even (as ``torch.median``)."""
     x = np.asarray(x, np.float64)
+    x = x - x.mean(axis=0)  # distances are translation-invariant; centring limits cancellation
+    if len(x) <= _BLOCK:
+        return _median_of_sq(_sq_dists(x))
     parts = []
     for i in range(0, len(x), _BLOCK):
-        d = _sq_dists(x[i : i + _BLOCK], x)
-        rows = np.arange(i, min(i + _BLOCK, len(x)))[:, None]
-        parts.append(d[np.arange(len(x))[None, :] > rows])
-    d = np.sqrt(np.concatenate(parts))
-    k = (len(d) - 1) // 2
-    return float(np.partition(d, k)[k])
+        d = _sq_dists(x[i : i + _BLOCK], x[i:])
+        parts.append(d[np.arange(len(x) - i)[None, :] > np.arange(len(d))[:, None]])
+    return _lower_median(np.concatenate(parts))
+
+
+def _exp_sum(d: np.ndarray, gamma: float) -> float:
+    d *= -gamma
+    return float(np.exp(d, out=d).sum())
 
 
 def _kernel_sum(a: np.ndarray, b: np.ndarray, gamma: float) -> float:
+    """``Σ_ij exp(−γ‖a_i − b_j‖²)``."""
     total = 0.0
     for i in range(0, len(a), _BLOCK):
-        total += float(np.exp(-gamma * _sq_dists(a[i : i + _BLOCK], b)).sum())
+        total += _exp_sum(_sq_dists(a[i : i + _BLOCK], b), gamma)
     return total
+
+
+def _self_kernel_sum(a: np.ndarray, gamma: float) -> float:
+    """``Σ_ij exp(−γ‖a_i − a_j‖²)`` over all ordered pairs, diagonal included, computing
+    each unordered block once."""
+    total = 0.0
+    for i in range(0, len(a), _BLOCK):
+        total += _exp_sum(_sq_dists(a[i : i + _BLOCK]), gamma)
+        if i + _BLOCK < len(a):
+            total += 2.0 * _kernel_sum(a[i : i + _BLOCK], a[i + _BLOCK :], gamma)
+    return total
+
+
+def _gamma(bandwidth: float) -> float:
+    return 1.0 / (2.0 * bandwidth**2 + 1e-8)
+
+
+def _mmd(sxx: float, syy: float, sxy: float, m: int, n: int) -> float:
+    kxx = (sxx - m) / (m * (m - 1))  # the diagonal is exp(0) = 1
+    kyy = (syy - n) / (n * (n - 1))
+    kxy = sxy / (m * n)
+    return 100.0 * (kxx + kyy - 2.0 * kxy)
+
+
+def _centred(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    c = (x.sum(axis=0) + y.sum(axis=0)) / (len(x) + len(y))
+    return x - c, y - c
 
 
 def kernel_audio_distance(x: np.ndarray, y: np.ndarray, bandwidth: float) -> float:
     """``100 ·`` unbiased MMD² with a Gaussian kernel ``exp(−γ‖a−b‖²)``,
     ``γ = 1 / (2h² + 1e−8)``; ``x`` reference rows (m ≥ 2), ``y`` evaluated rows (n ≥ 2)."""
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    m, n = len(x), len(y)
-    gamma = 1.0 / (2.0 * bandwidth**2 + 1e-8)
-    kxx = (_kernel_sum(x, x, gamma) - m) / (m * (m - 1))  # the diagonal is exp(0) = 1
-    kyy = (_kernel_sum(y, y, gamma) - n) / (n * (n - 1))
-    kxy = _kernel_sum(x, y, gamma) / (m * n)
-    return 100.0 * (kxx + kyy - 2.0 * kxy)
+    x, y = _centred(x, y)
+    gamma = _gamma(bandwidth)
+    sxx, syy = _self_kernel_sum(x, gamma), _self_kernel_sum(y, gamma)
+    return _mmd(sxx, syy, _kernel_sum(x, y, gamma), len(x), len(y))
+
+
+def kernel_audio_distance_bandwidth(
+    x: np.ndarray, y: np.ndarray, bandwidth: str | float
+) -> tuple[float, float]:
+    """``(kad, h)``: :func:`kernel_audio_distance` with the bandwidth ``h`` taken as the
+    median pairwise distance of the ``"reference"`` rows ``x`` or the ``"evaluated"`` rows
+    ``y``, or given as a number. The distances behind the median are reused for the
+    kernel sum of that side (one product of the rows with themselves, not two)."""
+    x, y = _centred(x, y)
+    if isinstance(bandwidth, str) and bandwidth not in ("reference", "evaluated"):
+        raise ValueError(f"bandwidth must be 'reference', 'evaluated' or a number: {bandwidth!r}")
+    if not isinstance(bandwidth, str):
+        h = float(bandwidth)
+        return kernel_audio_distance(x, y, h), h
+    side = x if bandwidth == "reference" else y
+    if len(side) > _BLOCK:
+        h = median_pairwise_distance(side)
+        return kernel_audio_distance(x, y, h), h
+    d = _sq_dists(side)
+    h = _median_of_sq(d)
+    gamma = _gamma(h)
+    s_side = _exp_sum(d, gamma)
+    del d
+    if bandwidth == "reference":
+        sxx, syy = s_side, _self_kernel_sum(y, gamma)
+    else:
+        sxx, syy = _self_kernel_sum(x, gamma), s_side
+    return _mmd(sxx, syy, _kernel_sum(x, y, gamma), len(x), len(y)), h
 
 
 def kl_per_pair(
@@ -241,9 +354,7 @@ class FrechetAudioDistance(_EmbeddingMetric):
         x, y = self.embed_sets(samples, result)
         if len(x) < 2 or len(y) < 2:
             return _nan(result, self.column, "FAD needs at least 2 embedding rows on each side")
-        mu1, s1 = gaussian_stats(x)
-        mu2, s2 = gaussian_stats(y)
-        result.set_values[self.column] = frechet_distance(mu1, s1, mu2, s2)
+        result.set_values[self.column] = frechet_distance_rows(x, y)
         return result
 
     def resampler(self, samples: Sequence[Sample]) -> Callable[[np.ndarray], dict[str, float]]:
@@ -257,7 +368,7 @@ class FrechetAudioDistance(_EmbeddingMetric):
             y = _rows([gen[i] for i in indices])
             if len(x) < 2 or len(y) < 2:
                 return {self.column: math.nan}
-            return {self.column: frechet_distance(*gaussian_stats(x), *gaussian_stats(y))}
+            return {self.column: frechet_distance_rows(x, y)}
 
         return on
 
@@ -301,11 +412,11 @@ class KernelAudioDistance(_EmbeddingMetric):
         x, y = self.embed_sets(samples, result)
         if len(x) < 2 or len(y) < 2:
             return _nan(result, self.column, "KAD needs at least 2 embedding rows on each side")
-        h = self.kernel_bandwidth(x, y)
+        value, h = kernel_audio_distance_bandwidth(x, y, self.bandwidth)
         result.details["bandwidth"] = h
         if h == 0.0:
             result.details["note"] = "bandwidth is 0: the rows it was taken from are identical"
-        result.set_values[self.column] = kernel_audio_distance(x, y, h)
+        result.set_values[self.column] = value
         return result
 
     def resampler(self, samples: Sequence[Sample]) -> Callable[[np.ndarray], dict[str, float]]:

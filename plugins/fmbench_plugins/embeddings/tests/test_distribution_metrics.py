@@ -15,8 +15,10 @@ from fmbench_plugins.embeddings.distribution import (
     KernelAudioDistance,
     KlDivergence,
     frechet_distance,
+    frechet_distance_rows,
     gaussian_stats,
     kernel_audio_distance,
+    kernel_audio_distance_bandwidth,
     kl_per_pair,
     median_pairwise_distance,
 )
@@ -111,6 +113,45 @@ def test_fad_hand_computed_and_never_negative_or_complex():
     assert frechet_distance(mu, z, mu, z) == 0.0
 
 
+@pytest.mark.parametrize(
+    "n1,n2,d,seed",
+    [(30, 30, 64, 0), (12, 50, 64, 1), (50, 12, 64, 2), (70, 90, 64, 3), (100, 100, 300, 4)],
+    ids=["n<d", "n1<n2<d", "n2<n1<d", "n>d", "pann-like"],
+)
+def test_fad_row_form_equals_the_dxd_form_and_the_oracle(n1, n2, d, seed):
+    oracle = _oracle()
+    rng = np.random.default_rng(seed)
+    mix = rng.standard_normal((d, d)) / math.sqrt(d)
+    x = rng.standard_normal((n1, d)) @ mix + 3.0
+    y = 0.2 + 1.3 * rng.standard_normal((n2, d)) @ mix + 3.0
+    stats = (*gaussian_stats(x), *gaussian_stats(y))
+    value = frechet_distance_rows(x, y)
+    assert value == pytest.approx(frechet_distance(*stats), rel=1e-6)
+    assert value == pytest.approx(float(oracle(*stats)), rel=1e-6)
+    assert frechet_distance_rows(y, x) == pytest.approx(value, rel=1e-9)  # symmetric
+
+
+def test_fad_row_form_hand_computed():
+    # 2 rows in 3 dims: x deviates along e1 (Σ1 = 2 e1e1ᵀ), μ1 = 0
+    x = np.array([[1.0, 0, 0], [-1.0, 0, 0]])
+    # along e2 (Σ2 = 2 e2e2ᵀ), μ2 = (1,1,1): Σ1Σ2 = 0 -> 3 + 2 + 2 − 0 = 7
+    assert frechet_distance_rows(x, np.array([[1.0, 2, 1], [1.0, 0, 1]])) == pytest.approx(7.0)
+    # along e1 too: tr sqrt(Σ1Σ2) = 2 -> 3 + 2 + 2 − 4 = 3
+    assert frechet_distance_rows(x, np.array([[2.0, 1, 1], [0.0, 1, 1]])) == pytest.approx(3.0)
+    # along v = (1,1,0): Σ2 = 2vvᵀ, Σ1Σ2 = 4 e1vᵀ has eigenvalue 4 -> 3 + 2 + 4 − 4 = 5
+    assert frechet_distance_rows(x, np.array([[2.0, 2, 1], [0.0, 0, 1]])) == pytest.approx(5.0)
+    # identical rank-deficient sets: exactly 0, a float, never negative
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((5, 40))
+    v = frechet_distance_rows(z, z)
+    assert isinstance(v, float) and 0.0 <= v < 1e-9
+    assert frechet_distance_rows(np.ones((3, 40)), np.ones((4, 40))) == 0.0
+    with pytest.raises(ValueError, match="2 rows"):
+        frechet_distance_rows(z[:1], z)
+    with pytest.raises(ValueError, match="equal width"):
+        frechet_distance_rows(z, z[:, :3])
+
+
 def test_fad_metric_counts_failures_and_needs_two_rows(tmp_path):
     emb = RowsEmbedder(dim=2)
     m = FrechetAudioDistance(embedder=emb, cache=Cache(tmp_path))
@@ -164,6 +205,38 @@ def test_kad_bandwidth_options(tmp_path):
     for bad in ("median", 0, -1.0, math.nan):
         with pytest.raises(FmbenchError):
             KernelAudioDistance(embedder=emb, bandwidth=bad)
+
+
+@pytest.mark.parametrize("block", [4096, 7])
+def test_kad_shared_distances_and_blocks_give_the_same_value(monkeypatch, block):
+    import fmbench_plugins.embeddings.distribution as dist
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((40, 6)) + 10.0  # an offset: centring must not change values
+    y = 0.3 + rng.standard_normal((33, 6)) + 10.0
+    d = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))[np.triu_indices(len(x), 1)]
+    h_ref = float(np.sort(d)[(len(d) - 1) // 2])
+
+    def brute(h):
+        g = 1.0 / (2.0 * h**2 + 1e-8)
+        k = lambda a, b: np.exp(-g * ((a[:, None] - b[None]) ** 2).sum(-1))  # noqa: E731
+        m, n = len(x), len(y)
+        return 100 * (
+            (k(x, x).sum() - m) / (m * (m - 1))
+            + (k(y, y).sum() - n) / (n * (n - 1))
+            - 2 * k(x, y).mean()
+        )
+
+    monkeypatch.setattr(dist, "_BLOCK", block)
+    assert median_pairwise_distance(x) == pytest.approx(h_ref, rel=1e-12)
+    assert kernel_audio_distance(x, y, 1.7) == pytest.approx(brute(1.7), rel=1e-9)
+    value, h = kernel_audio_distance_bandwidth(x, y, "reference")
+    assert h == pytest.approx(h_ref, rel=1e-12) and value == pytest.approx(brute(h), rel=1e-9)
+    value, h = kernel_audio_distance_bandwidth(x, y, "evaluated")
+    assert h == pytest.approx(median_pairwise_distance(y)) and value == pytest.approx(brute(h))
+    assert kernel_audio_distance_bandwidth(x, y, 2.5) == pytest.approx((brute(2.5), 2.5))
+    with pytest.raises(ValueError, match="bandwidth"):
+        kernel_audio_distance_bandwidth(x, y, "median")
 
 
 def test_kad_identical_silent_sets_do_not_divide_by_zero(tmp_path):

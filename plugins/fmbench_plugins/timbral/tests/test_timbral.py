@@ -172,6 +172,38 @@ def test_fast_median_filter_equals_scipy():
     )
 
 
+def test_fast_onset_detect_equals_librosa():
+    librosa = pytest.importorskip("librosa")
+    rng = np.random.default_rng(3)
+    envelopes = [np.zeros(40), np.ones(40), fast._onset_strength(fm_tone(1.0), 48_000)]
+    for k in range(160):
+        n = int(rng.integers(3, 300))
+        if k % 4 == 0:
+            envelopes.append(rng.standard_normal(n))
+        elif k % 4 == 1:
+            envelopes.append(np.round(rng.random(n) * 4))  # plateaus and ties
+        elif k % 4 == 2:
+            envelopes.append(np.abs(np.cumsum(rng.standard_normal(n))))
+        else:
+            e = np.zeros(n)
+            e[rng.integers(0, n, 5)] = rng.random(5) * 10
+            envelopes.append(e)
+    raised = 0
+    for i, env in enumerate(envelopes):
+        fs = (44_100, 48_000, 96_000)[i % 3]
+        try:
+            expected = librosa.onset.onset_detect(
+                onset_envelope=env.copy(), sr=fs, backtrack=True, units="samples"
+            )
+        except librosa.util.exceptions.ParameterError:  # a varying envelope without a peak
+            raised += 1
+            with pytest.raises(fast.TimbralError):
+                fast.onset_detect(env, fs)
+            continue
+        np.testing.assert_array_equal(fast.onset_detect(env, fs), expected)
+    assert raised < len(envelopes) // 2
+
+
 # ----------------------------------------------------------------- metric, bad input
 
 
