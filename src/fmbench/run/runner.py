@@ -365,6 +365,8 @@ class Runner:
             )
             if hasattr(generator, "setup"):
                 generator.setup(self.benchmark)
+            for note in getattr(generator, "notes", ()):
+                self.log(note)
             self.generator_identity = generator.identity
             self._open_run_dir()
             self.log(
