@@ -63,15 +63,51 @@ class Need(StrEnum):
     CAPTION = "caption"
 
 
+#: ``ModelFile.format`` values the model store can check without loading the file
+MODEL_FORMATS = ("torch",)
+
+
 @dataclass(frozen=True)
 class ModelFile:
-    """A weight file a component needs, resolved inside the model store."""
+    """A weight file (or folder) a component needs, resolved inside the model store.
+
+    ``url`` is a plain ``https://`` URL the file can be downloaded from (for a folder:
+    the base URL its ``members`` are fetched from, ``url + member``). ``format="torch"``
+    declares a PyTorch checkpoint: a file in the store that is not one (a text file, a
+    truncated download) is reported as corrupt before any run starts. ``members`` makes
+    the entry a folder that must hold those files.
+    """
 
     name: str  # file name inside the model folder, e.g. "music_audioset_epoch_15_esc_90.14.pt"
     sha256: str | None = None
     size: int | None = None
-    url: str | None = None  # where a user can obtain it
+    url: str | None = None  # where a user can obtain it: a valid URL, never prose
     description: str = ""
+    format: str | None = None  # "torch": a torch.save checkpoint
+    members: tuple[str, ...] = ()  # a folder entry: the files it must hold
+
+    def __post_init__(self) -> None:
+        if self.format is not None and self.format not in MODEL_FORMATS:
+            raise ValueError(
+                f"model file {self.name!r}: unknown format {self.format!r}"
+                f" (known: {', '.join(MODEL_FORMATS)})"
+            )
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is not a usable download URL (None when it is): it must be ``https``,
+    ``http`` or ``file`` with a host (except ``file``), and contain no spaces or control
+    characters."""
+    from urllib.parse import urlparse
+
+    if not url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return "contains spaces or control characters (a URL, not a description, is needed)"
+    parts = urlparse(url)
+    if parts.scheme not in ("https", "http", "file"):
+        return f"has the unsupported scheme {parts.scheme!r} (use https)"
+    if parts.scheme != "file" and not parts.netloc:
+        return "has no host"
+    return None
 
 
 @dataclass(frozen=True)
