@@ -496,6 +496,7 @@ class Runner:
                 metric = self.registry.create(
                     ComponentKind.METRIC, planned.info.name, **planned.options
                 )
+                (getattr(metric, "prepare", None) or (lambda: None))()  # before workers fork
                 result = self._score_one(planned, metric, samples, scored_idx)
             except Exception as exc:  # noqa: BLE001 - one failing metric never sinks the run
                 self.errors[planned.spec] = f"{type(exc).__name__}: {exc}"
