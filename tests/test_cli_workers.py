@@ -9,7 +9,6 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-import fmbench.executor
 from fmbench.cli import main
 
 
@@ -32,6 +31,7 @@ class _FakeRunner:
 @pytest.fixture
 def fake(monkeypatch):
     import fmbench.cli.run as cli_run
+    import fmbench.executor
     import fmbench.leaderboard
     import fmbench.run.runner
 
