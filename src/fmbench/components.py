@@ -147,6 +147,10 @@ class ComponentInfo:
     #: how to install what ``requires`` names, when neither an extra nor the module's
     #: own name says it (e.g. ``pip install dexed-py`` for the module ``dexed``)
     install_hint: str | None = None
+    #: modules that no extra provides, with the pip arguments that install each
+    #: (``{"timbral_models": "--no-deps timbral-models==0.4.0"}``); the others in
+    #: ``requires`` come from ``extras``
+    providers: tuple[tuple[str, str], ...] = ()
     model_files: tuple[ModelFile, ...] = ()
     #: the option filled by a ``NAME:ARG`` spec on the command line, e.g. "embedder" for
     #: ``kad:mfcc`` or "path" for ``outputs:preds.csv``
@@ -188,17 +192,35 @@ class ComponentInfo:
     def available(self) -> bool:
         return not self.missing_modules
 
+    def install_commands(self, missing: tuple[str, ...] | None = None) -> list[str]:
+        """The pip commands that install the ``missing`` modules (default: those missing
+        here), each to be run as printed: one per distinct ``providers`` entry, then the
+        extras (or ``install_hint``, or the module names) for the rest."""
+        missing = self.missing_modules if missing is None else missing
+        provided = dict(self.providers)
+        commands: list[str] = []
+        for module in missing:
+            if module in provided:
+                command = f"pip install {provided[module]}"
+                if command not in commands:
+                    commands.append(command)
+        rest = [m for m in missing if m not in provided]
+        if rest:
+            if self.install_hint:
+                commands.append(self.install_hint)
+            elif self.extras:
+                commands.append(f"pip install 'fmbench[{','.join(self.extras)}]'")
+            else:
+                commands.append(f"pip install {' '.join(rest)}")
+        return commands
+
     def unavailable_reason(self) -> str | None:
-        """A one-line explanation naming the extra to install, or None if available."""
+        """A one-line explanation with the commands that install what is missing, or None
+        if available. Following it literally makes the component available."""
         missing = self.missing_modules
         if not missing:
             return None
-        if self.install_hint:
-            hint = self.install_hint
-        elif self.extras:
-            hint = f"pip install 'fmbench[{','.join(self.extras)}]'"
-        else:
-            hint = f"pip install {' '.join(missing)}"
+        hint = " && ".join(self.install_commands(missing))
         return f"{self.kind} {self.name!r} needs {', '.join(missing)}: {hint}"
 
     def output_direction(self, output: str) -> Direction:

@@ -54,11 +54,14 @@ def fmbench_register_metrics(register):
         metric_kind="audio",
         needs=("audio",),
         outputs=[
-            (f"audiobox_{a.lower()}", "higher", f"Audiobox Aesthetics {_DESCRIPTIONS[a]}")
+            # worst: the bottom of the 1-10 rating scale the model was trained to predict
+            (f"audiobox_{a.lower()}", "higher", f"Audiobox Aesthetics {_DESCRIPTIONS[a]}", 1.0)
             for a in AXES
         ],
         extras=("aesthetics",),
         requires=("torch", "audiobox_aesthetics", "huggingface_hub"),
+        # its metadata pulls a torchaudio that breaks beside the CPU torch: no deps
+        providers={"audiobox_aesthetics": "--no-deps audiobox_aesthetics==0.0.4"},
         model_files=(AUDIOBOX_FILE,),
         aliases=("aesthetics",),
         version=VERSION,

@@ -3,8 +3,8 @@
 - ``timbral``: the original timbral-models 0.4.0 through one compatibility shim
   (:mod:`fmbench_plugins.timbral.compat`). Its PyPI metadata names the retired ``sklearn``
   package, so it is not a normal dependency; install it with
-  ``pip install --no-deps timbral-models==0.4.0 six pyloudnorm`` (plus the
-  ``fmbench[timbral]`` extra for librosa and scikit-learn).
+  ``pip install 'fmbench[timbral]' && pip install --no-deps timbral-models==0.4.0``
+  (the extra brings librosa, scikit-learn, pyloudnorm and six).
 - ``timbral-fast``: our own vectorised implementation of the same eight models
   (:mod:`fmbench_plugins.timbral.audiocommons`), agreeing with ``timbral`` and several times faster.
 """
@@ -15,7 +15,10 @@ from typing import Any
 
 from fmbench import hookimpl
 
-_INSTALL = "pip install --no-deps timbral-models==0.4.0 six pyloudnorm"
+#: timbral-models' metadata names the retired ``sklearn`` package, so it is installed
+#: without its declared dependencies; the ``timbral`` extra provides the real ones
+_MODELS_PROVIDER = "--no-deps timbral-models==0.4.0"
+_INSTALL = f"pip install 'fmbench[timbral]' && pip install {_MODELS_PROVIDER}"
 
 
 def _make_models(**options: Any) -> Any:
@@ -32,11 +35,17 @@ def _make_fast(**options: Any) -> Any:
     return TimbralMetric("fast", prefix="timbral_fast", **options)
 
 
-def _outputs(prefix: str, what: str) -> list[tuple[str, str, str]]:
+def _outputs(prefix: str, what: str) -> list[tuple[str, str, str, float]]:
+    # attributes are in [0, 1] after scaling, so |Δ| ≤ 1 and the cosine is in [0, 1]
     return [
-        (f"{prefix}_l1", "lower", f"AC: mean |Δ| of the 8 {what} attributes (÷100; table's AC)"),
-        (f"{prefix}_mse", "lower", f"mean Δ² of the 8 {what} attributes (÷100)"),
-        (f"{prefix}_cosine", "higher", f"cosine of the 8 {what} attribute vectors"),
+        (
+            f"{prefix}_l1",
+            "lower",
+            f"AC: mean |Δ| of the 8 {what} attributes (÷100; table's AC)",
+            1.0,
+        ),
+        (f"{prefix}_mse", "lower", f"mean Δ² of the 8 {what} attributes (÷100)", 1.0),
+        (f"{prefix}_cosine", "higher", f"cosine of the 8 {what} attribute vectors", 0.0),
     ]
 
 
@@ -53,6 +62,7 @@ def fmbench_register_metrics(register):
         outputs=_outputs("timbral", "timbral-models"),
         extras=("timbral",),
         requires=("timbral_models", "librosa", "sklearn", "pyloudnorm", "six"),
+        providers={"timbral_models": _MODELS_PROVIDER},
         aliases=("ac",),
         version="0.1.0",
     )
