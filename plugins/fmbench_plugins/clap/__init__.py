@@ -63,6 +63,7 @@ def fmbench_register_metrics(register):
         direction="higher",
         metric_kind="text_audio",
         needs=("audio", "caption"),
+        outputs=[("clap", "higher", "caption–audio CLAP cosine", -1.0)],
         **_common(),
     )
     register(
@@ -74,6 +75,7 @@ def fmbench_register_metrics(register):
         direction="higher",
         metric_kind="text_audio",
         needs=("audio", "caption"),
+        outputs=[("clap_text_synth_prefix", "higher", "'Synthesized '+caption–audio cosine", -1.0)],
         **_common(),
     )
     register(
@@ -83,6 +85,7 @@ def fmbench_register_metrics(register):
         direction="higher",
         metric_kind="paired_audio",
         needs=("audio", "reference_audio"),
+        outputs=[("clap_audio", "higher", "generated–reference CLAP audio cosine", -1.0)],
         **_common(),
     )
 

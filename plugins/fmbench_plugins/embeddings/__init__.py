@@ -4,11 +4,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fmbench import hookimpl
 
 VERSION = "0.1.0"
+#: the largest per-item KL of the softmax variant: Σ p·(log p − log(q + 1e-6)) ≤ ln 10⁶
+KL_WORST = math.log(1e6)
 
 
 def _factory(module: str, class_name: str) -> Any:
@@ -68,6 +71,9 @@ DISTRIBUTION_METRICS = (
 def fmbench_register_metrics(register):
     """Register ``fad``, ``kad`` and ``kl`` (option ``embedder``, default ``mfcc``)."""
     for name, class_name, kind, summary in DISTRIBUTION_METRICS:
+        # kl is per item: its worst is the softmax variant's bound, ln(1/1e-6); fad and
+        # kad are set values (one per run) and have none
+        worst = KL_WORST if name == "kl" else None
         register(
             name,
             _factory("distribution", class_name),
@@ -75,6 +81,7 @@ def fmbench_register_metrics(register):
             direction="lower",
             metric_kind=kind,
             needs=("audio", "reference_audio"),
+            outputs=[(name, "lower", summary, worst)],
             version=VERSION,
             arg_option="embedder",
         )

@@ -13,15 +13,25 @@ from fmbench import hookimpl
 
 VERSION = "0.1.0"
 
-#: the output columns of ``patch_errors``: (name, direction, description)
-GROUP_OUTPUTS: tuple[tuple[str, str, str], ...] = (
-    ("topology_match", "higher", "1 if modmatrix and outmatrix equal the reference's"),
-    ("algorithm_match", "higher", "1 if the topology is the reference's DX7 algorithm"),
-    ("feedback_error", "lower", "|Δfeedback| / 7"),
-    ("envelope_error", "lower", "mean |Δ|/99 over eg_rate and eg_level"),
-    ("freq_cents_error", "lower", "mean |Δ| in cents of operator frequencies at note 60"),
-    ("freq_mode_mismatch", "lower", "fraction of operators whose fixed_freq flag differs"),
-    ("level_error", "lower", "mean |Δol| / 99"),
+#: the worst ``freq_cents_error``: a round number above the largest possible value,
+#: 1200·log2(64 820 Hz / 1 Hz) ≈ 19 181 cents (ratio 31.99 with detune +7 and transpose
+#: +24 at note 60 against a fixed 1 Hz operator)
+WORST_CENTS = 20_000.0
+
+#: the output columns of ``patch_errors``: (name, direction, description, worst value)
+GROUP_OUTPUTS: tuple[tuple[str, str, str, float], ...] = (
+    ("topology_match", "higher", "1 if modmatrix and outmatrix equal the reference's", 0.0),
+    ("algorithm_match", "higher", "1 if the topology is the reference's DX7 algorithm", 0.0),
+    ("feedback_error", "lower", "|Δfeedback| / 7", 1.0),
+    ("envelope_error", "lower", "mean |Δ|/99 over eg_rate and eg_level", 1.0),
+    (
+        "freq_cents_error",
+        "lower",
+        "mean |Δ| in cents of operator frequencies at note 60",
+        WORST_CENTS,
+    ),
+    ("freq_mode_mismatch", "lower", "fraction of operators whose fixed_freq flag differs", 1.0),
+    ("level_error", "lower", "mean |Δol| / 99", 1.0),
 )
 
 
@@ -46,6 +56,7 @@ def fmbench_register_metrics(register):
         direction="higher",
         metric_kind="patch",
         needs=("raw_output",),
+        outputs=[("parse_rate", "higher", "1 if the reply parses into an object", 0.0)],
         version=VERSION,
     )
     register(
@@ -55,6 +66,7 @@ def fmbench_register_metrics(register):
         direction="higher",
         metric_kind="patch",
         needs=("raw_output",),
+        outputs=[("validity_rate", "higher", "1 if the reply is a valid patch", 0.0)],
         version=VERSION,
     )
     register(
@@ -64,6 +76,7 @@ def fmbench_register_metrics(register):
         direction="higher",
         metric_kind="patch",
         needs=("patch", "reference_patch"),
+        outputs=[("exact_match", "higher", "1 if equal to the reference patch", 0.0)],
         version=VERSION,
     )
     register(
@@ -73,6 +86,7 @@ def fmbench_register_metrics(register):
         direction="higher",
         metric_kind="patch",
         needs=("patch", "reference_patch"),
+        outputs=[("dx7_dist", "higher", "weighted parameter similarity (1 = identical)", 0.0)],
         aliases=("param_similarity",),
         version=VERSION,
     )

@@ -24,6 +24,7 @@ def fmbench_register_metrics(register):
         direction="higher",
         metric_kind="paired_audio",
         needs=("audio", "reference_audio"),
+        outputs=[("rms", "higher", "RMS-envelope cosine in [0, 1]", 0.0)],
         aliases=("rms_cosine",),
         version="0.1.0",
     )
