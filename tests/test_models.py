@@ -423,3 +423,10 @@ def test_cli_models_verify_reports_corrupt_checkpoint(cli_env, monkeypatch):
     assert res.exit_code == 1 and "corrupt" in res.output and "PyTorch" in res.output
     res = CliRunner().invoke(main, ["models", "list"])
     assert "CORRUPT" in res.output and "problem" in res.output
+
+
+def test_folder_fetch_without_network_names_the_folder(tmp_path):
+    tok = ModelFile("tok", url="http://127.0.0.1:9/base/", members=("vocab.json", "merges.txt"))
+    with pytest.raises(ModelDownloadError, match=r"vocab\.json.*models add PATH --as tok"):
+        ModelStore(tmp_path).fetch(tok, timeout=5)
+    assert not [p for p in tmp_path.iterdir() if p.name != ".fmbench-verified"]

@@ -464,7 +464,15 @@ class ModelStore:
             try:
                 base = source if source.endswith("/") else source + "/"
                 for member in file.members:
-                    _download(base + member, tmp_dir / member, ModelFile(member), timeout, progress)
+                    _download(
+                        base + member,
+                        tmp_dir / member,
+                        ModelFile(member),
+                        timeout,
+                        progress,
+                        add_as=file.name,
+                        note=f"; PATH is a folder holding {', '.join(file.members)}",
+                    )
                 problem = format_problem(tmp_dir, file)
                 if problem:
                     raise ModelDownloadError(f"download of {file.name!r}: the folder {problem}")
@@ -499,9 +507,13 @@ def _download(
     file: ModelFile,
     timeout: float,
     progress: Callable[[int, int | None], None] | None,
+    *,
+    add_as: str | None = None,
+    note: str = "",
 ) -> str:
     """Stream ``source`` into ``dest``, checking ``file.size`` / ``file.sha256``; returns
-    the sha256. Every failure is a :class:`ModelDownloadError`."""
+    the sha256. Every failure is a :class:`ModelDownloadError` (whose advice names the
+    store entry ``add_as``, default the file's name)."""
     import http.client
     import urllib.error
     import urllib.parse
@@ -530,7 +542,7 @@ def _download(
         reason = exc.reason if type(exc) is urllib.error.URLError else exc
         raise ModelDownloadError(
             f"could not download {file.name!r} from {source}: {reason} (no network? download "
-            f"it elsewhere and run `fmbench models add PATH --as {file.name}`)"
+            f"it elsewhere and run `fmbench models add PATH --as {add_as or file.name}`{note})"
         ) from exc
     if file.size is not None and done != file.size:
         raise ModelDownloadError(
