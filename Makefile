@@ -30,8 +30,9 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 
 install: $(STAMP)
 
+# WORKERS=N sets the worker processes (default: every core this process may use)
 demo: $(STAMP)
-	$(VENV)/bin/fmbench demo
+	$(VENV)/bin/fmbench demo $(if $(WORKERS),--workers $(WORKERS))
 
 test: $(STAMP)
 	$(PY) -m ruff check .

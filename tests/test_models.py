@@ -294,3 +294,140 @@ def test_runner_stops_before_work_when_model_files_are_missing(tmp_path, monkeyp
     assert "w.pt" in str(err.value) and str(tmp_path) in str(err.value)
     (tmp_path / "w.pt").write_bytes(PAYLOAD)
     assert [p.spec for p in plan_metrics(reg, ["needs_weights"])] == ["needs_weights"]
+
+
+# -- declared sources, formats, fetch failures ------------------------------------------
+
+
+def test_every_registered_model_file_declares_a_valid_url():
+    from fmbench.components import url_problem
+    from fmbench.modelstore import registered_model_files
+
+    files = registered_model_files()
+    assert {"vggish-10086976.pth", "roberta-base", "audiobox-aesthetics-checkpoint.pt"} <= set(
+        files
+    )
+    for name, (file, _) in files.items():
+        assert file.url, f"{name} declares no URL"
+        assert url_problem(file.url) is None, f"{name}: {file.url!r} {url_problem(file.url)}"
+        assert file.url.startswith("https://"), name
+
+
+@pytest.mark.parametrize(
+    "url", ["https://huggingface.co/x (file y.pt)", "https://a.b/\x07x", "ftp://a/b", "https:///x"]
+)
+def test_prose_or_bad_urls_are_refused_cleanly(tmp_path, url):
+    from fmbench.components import url_problem
+
+    assert url_problem(url)
+    with pytest.raises(ModelDownloadError, match="refusing to fetch"):
+        ModelStore(tmp_path).fetch(_file(url=url))
+
+
+def test_fetch_without_network_is_a_clean_error(tmp_path, cli_env):
+    # nothing listens on port 9 of the loopback interface: the connection is refused
+    url = "http://127.0.0.1:9/w.pt"
+    with pytest.raises(ModelDownloadError, match="could not download 'w.pt'.*models add"):
+        ModelStore(tmp_path / "s").fetch(_file(url=url), timeout=5)
+    assert not any((tmp_path / "s").glob("*.part"))
+    res = CliRunner().invoke(main, ["models", "fetch", "w.pt", "--url", url, "--timeout", "5"])
+    assert res.exit_code == 2 and "could not download" in res.output
+    assert "Traceback" not in res.output
+
+
+def _torch_zip(path: Path) -> None:
+    """The layout of torch.save's zip format (an archive holding <name>/data.pkl)."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
+        z.writestr("archive/version", b"3\n")
+
+
+def test_text_file_declared_as_checkpoint_is_corrupt(tmp_path):
+    store = ModelStore(tmp_path)
+    ckpt = ModelFile("vggish-10086976.pth", format="torch")
+    (tmp_path / ckpt.name).write_text("this is not a checkpoint\n")
+    status = store.verify(ckpt)
+    assert status.state == "corrupt" and not status.ok
+    assert "not a loadable PyTorch checkpoint" in status.detail
+    with pytest.raises(ModelFileError, match="not a loadable PyTorch checkpoint"):
+        store.resolve(ckpt)
+    _torch_zip(tmp_path / ckpt.name)
+    assert store.verify(ckpt).state == "present"
+    legacy = fm_models._TORCH_LEGACY_MAGIC + b".rest of a legacy torch file"
+    (tmp_path / ckpt.name).write_bytes(legacy)
+    assert store.verify(ckpt, hash=False).state == "present"
+    # a truncated zip checkpoint is corrupt too
+    _torch_zip(tmp_path / "t.pt")
+    (tmp_path / ckpt.name).write_bytes((tmp_path / "t.pt").read_bytes()[:-30])
+    assert store.verify(ckpt).state == "corrupt"
+
+
+def test_real_torch_checkpoint_passes_the_format_check(tmp_path):
+    torch = pytest.importorskip("torch")
+    store = ModelStore(tmp_path)
+    ckpt = ModelFile("w.pth", format="torch")
+    torch.save({"w": torch.zeros(2)}, tmp_path / ckpt.name)
+    assert store.verify(ckpt).state == "present"
+
+
+def test_folder_entry_must_hold_its_members(tmp_path):
+    store = ModelStore(tmp_path)
+    tok = ModelFile("roberta-base", members=("vocab.json", "merges.txt"))
+    (tmp_path / "roberta-base").mkdir()
+    (tmp_path / "roberta-base" / "vocab.json").write_text("{}")
+    status = store.verify(tok)
+    assert status.state == "corrupt" and "lacks merges.txt" in status.detail
+    (tmp_path / "roberta-base" / "merges.txt").write_text("#version: 0.2\n")
+    assert store.verify(tok).state == "present"
+
+
+def test_corrupt_checkpoint_stops_a_run_before_any_work(tmp_path, monkeypatch):
+    from fmbench.run.runner import RunError, plan_metrics
+
+    monkeypatch.setenv("FMBENCH_HOME", str(tmp_path))
+    reg = Registry()
+    ckpt = ModelFile("vggish-10086976.pth", format="torch")
+    reg.add(
+        ComponentInfo(
+            ComponentKind.METRIC,
+            "needs_ckpt",
+            lambda **o: None,
+            "m",
+            direction="higher",
+            metric_kind="audio",
+            model_files=(ckpt,),
+        )
+    )
+    (tmp_path / ckpt.name).write_text("hello\n")
+    with pytest.raises(RunError, match=r"(?s)needs_ckpt.*cannot run.*not a loadable PyTorch"):
+        plan_metrics(reg, ["needs_ckpt"])
+
+
+def test_cli_models_list_shows_source_size_sha_and_state(cli_env):
+    (cli_env / "home").mkdir()
+    (cli_env / "home" / "x.pt").write_bytes(PAYLOAD)
+    res = CliRunner().invoke(main, ["models", "list"])
+    assert res.exit_code == 0, res.output
+    assert "no public URL" in res.output  # w.pt declares none
+    assert f"sha256 {SHA}" in res.output and "metric:tiny" in res.output
+    assert "verified" in res.output and "MISSING" in res.output
+
+
+def test_cli_models_verify_reports_corrupt_checkpoint(cli_env, monkeypatch):
+    files = {"c.pth": (ModelFile("c.pth", format="torch"), ["embedder:vggish"])}
+    monkeypatch.setattr(fm_models, "registered_model_files", lambda registry=None: files)
+    (cli_env / "home").mkdir()
+    (cli_env / "home" / "c.pth").write_text("a text file\n")
+    res = CliRunner().invoke(main, ["models", "verify"])
+    assert res.exit_code == 1 and "corrupt" in res.output and "PyTorch" in res.output
+    res = CliRunner().invoke(main, ["models", "list"])
+    assert "CORRUPT" in res.output and "problem" in res.output
+
+
+def test_folder_fetch_without_network_names_the_folder(tmp_path):
+    tok = ModelFile("tok", url="http://127.0.0.1:9/base/", members=("vocab.json", "merges.txt"))
+    with pytest.raises(ModelDownloadError, match=r"vocab\.json.*models add PATH --as tok"):
+        ModelStore(tmp_path).fetch(tok, timeout=5)
+    assert not [p for p in tmp_path.iterdir() if p.name != ".fmbench-verified"]

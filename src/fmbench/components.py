@@ -82,15 +82,51 @@ def lazy_factory(reference: str) -> Callable[..., Any]:
     return build
 
 
+#: ``ModelFile.format`` values the model store can check without loading the file
+MODEL_FORMATS = ("torch",)
+
+
 @dataclass(frozen=True)
 class ModelFile:
-    """A weight file a component needs, resolved inside the model store."""
+    """A weight file (or folder) a component needs, resolved inside the model store.
+
+    ``url`` is a plain ``https://`` URL the file can be downloaded from (for a folder:
+    the base URL its ``members`` are fetched from, ``url + member``). ``format="torch"``
+    declares a PyTorch checkpoint: a file in the store that is not one (a text file, a
+    truncated download) is reported as corrupt before any run starts. ``members`` makes
+    the entry a folder that must hold those files.
+    """
 
     name: str  # file name inside the model folder, e.g. "music_audioset_epoch_15_esc_90.14.pt"
     sha256: str | None = None
     size: int | None = None
-    url: str | None = None  # where a user can obtain it
+    url: str | None = None  # where a user can obtain it: a valid URL, never prose
     description: str = ""
+    format: str | None = None  # "torch": a torch.save checkpoint
+    members: tuple[str, ...] = ()  # a folder entry: the files it must hold
+
+    def __post_init__(self) -> None:
+        if self.format is not None and self.format not in MODEL_FORMATS:
+            raise ValueError(
+                f"model file {self.name!r}: unknown format {self.format!r}"
+                f" (known: {', '.join(MODEL_FORMATS)})"
+            )
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` is not a usable download URL (None when it is): it must be ``https``,
+    ``http`` or ``file`` with a host (except ``file``), and contain no spaces or control
+    characters."""
+    from urllib.parse import urlparse
+
+    if not url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        return "contains spaces or control characters (a URL, not a description, is needed)"
+    parts = urlparse(url)
+    if parts.scheme not in ("https", "http", "file"):
+        return f"has the unsupported scheme {parts.scheme!r} (use https)"
+    if parts.scheme != "file" and not parts.netloc:
+        return "has no host"
+    return None
 
 
 @dataclass(frozen=True)
@@ -132,6 +168,10 @@ class ComponentInfo:
     #: how to install what ``requires`` names, when neither an extra nor the module's
     #: own name says it (e.g. ``pip install dexed-py`` for the module ``dexed``)
     install_hint: str | None = None
+    #: modules that no extra provides, with the pip arguments that install each
+    #: (``{"timbral_models": "--no-deps timbral-models==0.4.0"}``); the others in
+    #: ``requires`` come from ``extras``
+    providers: tuple[tuple[str, str], ...] = ()
     model_files: tuple[ModelFile, ...] = ()
     #: the option filled by a ``NAME:ARG`` spec on the command line, e.g. "embedder" for
     #: ``kad:mfcc`` or "path" for ``outputs:preds.csv``
@@ -188,17 +228,35 @@ class ComponentInfo:
     def available(self) -> bool:
         return not self.missing_modules
 
+    def install_commands(self, missing: tuple[str, ...] | None = None) -> list[str]:
+        """The pip commands that install the ``missing`` modules (default: those missing
+        here), each to be run as printed: one per distinct ``providers`` entry, then the
+        extras (or ``install_hint``, or the module names) for the rest."""
+        missing = self.missing_modules if missing is None else missing
+        provided = dict(self.providers)
+        commands: list[str] = []
+        for module in missing:
+            if module in provided:
+                command = f"pip install {provided[module]}"
+                if command not in commands:
+                    commands.append(command)
+        rest = [m for m in missing if m not in provided]
+        if rest:
+            if self.install_hint:
+                commands.append(self.install_hint)
+            elif self.extras:
+                commands.append(f"pip install 'fmbench[{','.join(self.extras)}]'")
+            else:
+                commands.append(f"pip install {' '.join(rest)}")
+        return commands
+
     def unavailable_reason(self) -> str | None:
-        """A one-line explanation naming the extra to install, or None if available."""
+        """A one-line explanation with the commands that install what is missing, or None
+        if available. Following it literally makes the component available."""
         missing = self.missing_modules
         if not missing:
             return None
-        if self.install_hint:
-            hint = self.install_hint
-        elif self.extras:
-            hint = f"pip install 'fmbench[{','.join(self.extras)}]'"
-        else:
-            hint = f"pip install {' '.join(missing)}"
+        hint = " && ".join(self.install_commands(missing))
         return f"{self.kind} {self.name!r} needs {', '.join(missing)}: {hint}"
 
     def output_direction(self, output: str) -> Direction:

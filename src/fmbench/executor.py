@@ -8,7 +8,7 @@ however many items stream through. Implementations:
   ``workers`` processes;
 - ``dask``: a Dask distributed cluster — ``dask`` starts a local cluster with
   ``workers`` processes, ``dask:tcp://host:8786`` connects to a running scheduler
-  (``pip install distributed``).
+  (``pip install 'fmbench[dask]'``).
 
 Because results come back in order and each item's result depends only on the item,
 the output is identical for every executor and worker count.
@@ -134,7 +134,7 @@ class DaskExecutor(_WindowedExecutor):
             from distributed import Client, LocalCluster
         except ImportError:
             raise ExecutorError(
-                "the dask executor needs the 'distributed' package: pip install distributed"
+                "the dask executor needs the 'distributed' package: pip install 'fmbench[dask]'"
             ) from None
         self._cluster = None
         if address is None:

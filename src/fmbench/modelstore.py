@@ -130,6 +130,46 @@ def content_sha256(path: str | os.PathLike[str]) -> str:
     return digest
 
 
+#: the first bytes of a legacy (pre-zip) ``torch.save`` file: pickle protocol 2 + torch's
+#: magic number 0x1950a86a20f9469cfc6c
+_TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+
+
+def format_problem(path: Path, file: ModelFile) -> str | None:
+    """Why the entry at ``path`` cannot be what ``file`` declares (``format``,
+    ``members``) as a phrase to follow its path ("is not …", "lacks …"),
+    without loading it; None when it plausibly is. A ``torch`` checkpoint must be
+    ``torch.save``'s zip archive (with its ``data.pkl``) or its legacy pickle format."""
+    if file.members:
+        if not path.is_dir():
+            return f"should be a folder holding {', '.join(file.members)}"
+        absent = [m for m in file.members if not (path / m).is_file()]
+        if absent:
+            return f"lacks {', '.join(absent)}"
+        return None
+    if file.format != "torch" or path.is_dir():
+        return None
+    import zipfile
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(_TORCH_LEGACY_MAGIC))
+        if head == _TORCH_LEGACY_MAGIC:
+            return None
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+            if any(n == "data.pkl" or n.endswith("/data.pkl") for n in names):
+                return None
+            return "is a zip archive without data.pkl, not a PyTorch checkpoint"
+    except (OSError, zipfile.BadZipFile) as exc:
+        return f"cannot be read as a PyTorch checkpoint ({exc})"
+    return (
+        "is not a loadable PyTorch checkpoint: corrupted, truncated or a different file"
+        " (neither torch.save's zip format nor its legacy format)"
+    )
+
+
 def _human(n: int | None) -> str:
     if n is None:
         return "unknown size"
@@ -149,7 +189,8 @@ class FileStatus:
 
     ``state`` is one of ``"missing"``, ``"verified"`` (sha256 matched), ``"present"``
     (exists, size matched or unknown, no sha256 declared to check), ``"size-mismatch"``,
-    ``"sha256-mismatch"``.
+    ``"sha256-mismatch"``, ``"corrupt"`` (not of its declared format, see
+    :func:`format_problem`).
     """
 
     file: ModelFile
@@ -285,6 +326,9 @@ class ModelStore:
                 size=size,
                 detail=f"{path} has {size} bytes, expected {file.size} (truncated or wrong file?)",
             )
+        problem = format_problem(path, file)
+        if problem:
+            return FileStatus(file, path, "corrupt", size=size, detail=f"{path} {problem}")
         sha = None
         if hash:
             sha = self.sha256(file.name)
@@ -393,12 +437,12 @@ class ModelStore:
 
         The download goes to a temporary file in the store, is checked against the
         declared size and sha256 while streaming, and only then renamed into place, so a
-        failed or interrupted download leaves nothing behind. Only ``http``, ``https``
-        and ``file`` URLs are accepted.
+        failed or interrupted download leaves nothing behind. A folder entry (``members``)
+        is fetched file by file from ``url + member``. Only ``http``, ``https`` and
+        ``file`` URLs are accepted; any failure (no network, a bad URL, a mismatch) is a
+        :class:`ModelDownloadError` saying what to do.
         """
-        import urllib.error
-        import urllib.parse
-        import urllib.request
+        from fmbench.components import url_problem
 
         source = url or file.url
         if not source:
@@ -406,45 +450,44 @@ class ModelStore:
                 f"{file.name!r} declares no download URL; obtain it yourself and run "
                 f"`fmbench models add PATH --as {file.name}`"
             )
-        scheme = urllib.parse.urlparse(source).scheme
-        if scheme not in ("http", "https", "file"):
-            raise ModelDownloadError(f"refusing to fetch {source!r}: unsupported URL scheme")
+        problem = url_problem(source)
+        if problem:
+            raise ModelDownloadError(f"refusing to fetch {file.name!r}: {source!r} {problem}")
         target = self.where(file.name)
         self.root.mkdir(parents=True, exist_ok=True)
+        if file.members:
+            tmp_dir = Path(tempfile.mkdtemp(prefix=f".{file.name}.", suffix=".part", dir=self.root))
+            try:
+                base = source if source.endswith("/") else source + "/"
+                for member in file.members:
+                    _download(
+                        base + member,
+                        tmp_dir / member,
+                        ModelFile(member),
+                        timeout,
+                        progress,
+                        add_as=file.name,
+                        note=f"; PATH is a folder holding {', '.join(file.members)}",
+                    )
+                problem = format_problem(tmp_dir, file)
+                if problem:
+                    raise ModelDownloadError(f"download of {file.name!r}: the folder {problem}")
+                if target.is_dir() and not target.is_symlink():
+                    shutil.rmtree(target)
+                elif target.exists() or target.is_symlink():
+                    target.unlink()
+                os.replace(tmp_dir, target)
+            finally:
+                shutil.rmtree(tmp_dir, ignore_errors=True)
+            return self.verify(file)
         fd, tmp = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".part", dir=self.root)
-        h = hashlib.sha256()
-        done = 0
+        os.close(fd)
         try:
-            with os.fdopen(fd, "wb") as out:
-                try:
-                    with urllib.request.urlopen(source, timeout=timeout) as resp:  # noqa: S310
-                        total = resp.headers.get("Content-Length") if scheme != "file" else None
-                        total_n = int(total) if total and total.isdigit() else file.size
-                        while chunk := resp.read(_CHUNK):
-                            out.write(chunk)
-                            h.update(chunk)
-                            done += len(chunk)
-                            if file.size is not None and done > file.size:
-                                raise ModelDownloadError(
-                                    f"download of {file.name!r} from {source} exceeds the "
-                                    f"declared size {file.size}"
-                                )
-                            if progress is not None:
-                                progress(done, total_n)
-                except (urllib.error.URLError, OSError, ValueError) as exc:
-                    raise ModelDownloadError(
-                        f"could not download {file.name!r} from {source}: {exc}"
-                    ) from exc
-            if file.size is not None and done != file.size:
+            sha = _download(source, Path(tmp), file, timeout, progress)
+            problem = format_problem(Path(tmp), file)
+            if problem:
                 raise ModelDownloadError(
-                    f"download of {file.name!r} from {source} has {done} bytes, expected "
-                    f"{file.size}; nothing was stored"
-                )
-            sha = h.hexdigest()
-            if file.sha256 is not None and sha != file.sha256.lower():
-                raise ModelDownloadError(
-                    f"download of {file.name!r} from {source} has sha256 {sha}, expected "
-                    f"{file.sha256}; nothing was stored"
+                    f"download of {file.name!r} from {source} {problem}; nothing was stored"
                 )
             os.replace(tmp, target)
         finally:
@@ -454,6 +497,63 @@ class ModelStore:
         return self.verify(file)
 
 
+def _download(
+    source: str,
+    dest: Path,
+    file: ModelFile,
+    timeout: float,
+    progress: Callable[[int, int | None], None] | None,
+    *,
+    add_as: str | None = None,
+    note: str = "",
+) -> str:
+    """Stream ``source`` into ``dest``, checking ``file.size`` / ``file.sha256``; returns
+    the sha256. Every failure is a :class:`ModelDownloadError` (whose advice names the
+    store entry ``add_as``, default the file's name)."""
+    import http.client
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    scheme = urllib.parse.urlparse(source).scheme
+    h = hashlib.sha256()
+    done = 0
+    try:
+        with open(dest, "wb") as out:
+            with urllib.request.urlopen(source, timeout=timeout) as resp:  # noqa: S310
+                total = resp.headers.get("Content-Length") if scheme != "file" else None
+                total_n = int(total) if total and total.isdigit() else file.size
+                while chunk := resp.read(_CHUNK):
+                    out.write(chunk)
+                    h.update(chunk)
+                    done += len(chunk)
+                    if file.size is not None and done > file.size:
+                        raise ModelDownloadError(
+                            f"download of {file.name!r} from {source} exceeds the "
+                            f"declared size {file.size}"
+                        )
+                    if progress is not None:
+                        progress(done, total_n)
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        reason = exc.reason if type(exc) is urllib.error.URLError else exc
+        raise ModelDownloadError(
+            f"could not download {file.name!r} from {source}: {reason} (no network? download "
+            f"it elsewhere and run `fmbench models add PATH --as {add_as or file.name}`{note})"
+        ) from exc
+    if file.size is not None and done != file.size:
+        raise ModelDownloadError(
+            f"download of {file.name!r} from {source} has {done} bytes, expected "
+            f"{file.size}; nothing was stored"
+        )
+    sha = h.hexdigest()
+    if file.sha256 is not None and sha != file.sha256.lower():
+        raise ModelDownloadError(
+            f"download of {file.name!r} from {source} has sha256 {sha}, expected "
+            f"{file.sha256}; nothing was stored"
+        )
+    return sha
+
+
 def _probe_status(path: Path, file: ModelFile) -> FileStatus:
     """Verify a staged entry (not yet under its store name) against ``file``."""
     size = _size(path)
@@ -461,6 +561,9 @@ def _probe_status(path: Path, file: ModelFile) -> FileStatus:
         return FileStatus(
             file, path, "size-mismatch", size=size, detail=f"{size} bytes, expected {file.size}"
         )
+    problem = format_problem(path, file)
+    if problem:
+        return FileStatus(file, path, "corrupt", size=size, detail=f"it {problem}")
     sha = tree_sha256(path) if path.is_dir() else file_sha256(path)
     if file.sha256 is not None and sha != file.sha256.lower():
         return FileStatus(

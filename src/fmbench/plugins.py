@@ -113,6 +113,11 @@ def _coerce_metadata(kind: ComponentKind, metadata: dict[str, Any]) -> dict[str,
         if key in md:
             value = md[key]
             md[key] = (value,) if isinstance(value, str) else tuple(value)
+    if "providers" in md:
+        value = md["providers"]
+        md["providers"] = tuple(
+            (str(k), str(v)) for k, v in (value.items() if hasattr(value, "items") else value)
+        )
     if "direction" in md and md["direction"] is not None:
         md["direction"] = Direction(md["direction"])
     if "metric_kind" in md and md["metric_kind"] is not None:

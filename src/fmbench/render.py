@@ -249,6 +249,8 @@ def render_batch(
     instance = resolve_renderer(renderer, **dict(renderer_options or {}))
     own = executor is None
     ex = executor if executor is not None else LocalExecutor(workers, max_in_flight=max_in_flight)
+    if ex.workers > 1 and callable(getattr(instance, "prepare", None)):
+        instance.prepare()  # compile JIT code here, before the workers fork (fmbench.jit)
     try:
         if ex.workers <= 1:  # in this process: nothing to ship
             yield from ex.map(

@@ -296,3 +296,21 @@ def test_documented_first_key_bound_of_the_brace_scan():
     assert parse_reply(fenced(long_key)) == {"k" * (parse_mod.MAX_FIRST_KEY + 1): 1}
     ok_key = '{"' + "k" * parse_mod.MAX_FIRST_KEY + '": 1}'
     assert len(parse_reply("text " + ok_key)) == 1
+
+
+def test_truncated_reply_says_it_is_truncated(brass):
+    full = json.dumps(brass.to_dict())
+    cut = "Here is the patch:\n```json\n" + full[: len(full) // 2]
+    with pytest.raises(PatchParseError, match="truncated") as info:
+        parse_reply(cut)
+    assert "no JSON object" not in str(info.value)
+    # an unterminated string at the cut is truncation too
+    with pytest.raises(PatchParseError, match="truncated"):
+        parse_reply('{"modmatrix": [[0, 1]], "name": "bri')
+
+
+@pytest.mark.parametrize("text", ["no braces at all", '{"a": 1,} and more text', "{ not json }"])
+def test_malformed_but_complete_text_is_not_called_truncated(text):
+    with pytest.raises(PatchParseError) as info:
+        parse_reply(text)
+    assert "truncated" not in str(info.value)

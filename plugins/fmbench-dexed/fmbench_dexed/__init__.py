@@ -31,5 +31,5 @@ def fmbench_register_renderers(register):
         summary="Dexed (MSFA) reference renderer via dexed-py; JSON-dropped fields neutral",
         version="0.1.0",
         requires=("dexed",),
-        install_hint="pip install dexed-py==0.3.0 (the GPL fmbench-dexed plugin needs it)",
+        providers={"dexed": "dexed-py==0.3.0"},
     )

@@ -60,6 +60,8 @@ def fmbench_register_metrics(register):
         ],
         extras=("aesthetics",),
         requires=("torch", "audiobox_aesthetics", "huggingface_hub"),
+        # its metadata pulls a torchaudio that breaks beside the CPU torch: no deps
+        providers={"audiobox_aesthetics": "--no-deps audiobox_aesthetics==0.0.4"},
         model_files=(AUDIOBOX_FILE,),
         aliases=("aesthetics",),
         version=VERSION,

@@ -10,4 +10,5 @@ AUDIOBOX_FILE = ModelFile(
     description="Meta's audiobox-aesthetics predictor (checkpoint.pt of the "
     "facebook/audiobox-aesthetics repository; weights CC-BY-4.0): a dict with state_dict "
     "('model.'-prefixed keys), model_cfg and target_transform",
+    format="torch",
 )

@@ -18,7 +18,9 @@ which silently dropped every row when that column was empty):
   columns, ``wav_path`` is never used: it may point at a render of a repaired or default
   voice, which would credit the model with sound it did not specify.
 
-An id without a row becomes a recorded failure, not a crash.
+An id without a row becomes a recorded failure, not a crash. Rows whose id matches no
+item of the benchmark are counted and the first few named (:attr:`OutputsGenerator.notes`);
+a file in which no row matches is an error.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from fmbench.benchmark import BenchmarkItem
 from fmbench.contracts import GeneratorOutput
@@ -58,7 +61,9 @@ def read_rows(path: Path) -> list[dict[str, object]]:
     """Rows of a CSV (an unnamed pandas index column is ignored) or a JSONL file."""
     if not path.is_file():
         raise OutputsError(f"model-output file not found: {path}")
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    # utf-8-sig: spreadsheet exports start with a byte-order mark, which would otherwise
+    # become part of the first column's name ("\ufeffid")
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
     if path.suffix.lower() in {".jsonl", ".ndjson", ".json"}:
         rows = []
         for n, line in enumerate(text.splitlines(), 1):
@@ -116,6 +121,30 @@ class OutputsGenerator:
 
         digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
         self.identity = f"outputs/{VERSION}/{self.path.name}/{digest}/{source}"
+        #: remarks for the run log (rows that match no benchmark item), set by :meth:`setup`
+        self.notes: list[str] = []
+
+    def setup(self, benchmark: Any) -> None:
+        """Match the file's ids against every item of ``benchmark``: a file in which no row
+        matches is an :class:`OutputsError`; unmatched rows are counted in :attr:`notes`."""
+        wanted = [str(item.id) for item in benchmark.items()]
+        known = set(wanted)
+        unmatched = [key for key in self.rows if key not in known]
+        if not unmatched:
+            return
+        first = ", ".join(repr(k) for k in unmatched[:5])
+        more = f" and {len(unmatched) - 5} more" if len(unmatched) > 5 else ""
+        name = getattr(benchmark, "name", "the benchmark")
+        if len(unmatched) == len(self.rows):
+            example = ", ".join(repr(k) for k in wanted[:3])
+            raise OutputsError(
+                f"{self.path}: none of its {len(self.rows)} ids matches an item of benchmark"
+                f" {name!r} (file ids: {first}{more}; benchmark ids look like: {example})"
+            )
+        self.notes.append(
+            f"{self.path.name}: {len(unmatched)} of {len(self.rows)} rows match no item of"
+            f" benchmark {name!r} and are ignored: {first}{more}"
+        )
 
     def _reply(self, row: dict[str, object]) -> tuple[str | None, str]:
         if self.source in ("auto", "reply"):

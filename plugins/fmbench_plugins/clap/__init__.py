@@ -64,6 +64,7 @@ def fmbench_register_metrics(register):
         worst=-1.0,  # a cosine
         metric_kind="text_audio",
         needs=("audio", "caption"),
+        outputs=[("clap", "higher", "caption–audio CLAP cosine", -1.0)],
         **_common(),
     )
     register(
@@ -76,6 +77,7 @@ def fmbench_register_metrics(register):
         worst=-1.0,  # a cosine
         metric_kind="text_audio",
         needs=("audio", "caption"),
+        outputs=[("clap_text_synth_prefix", "higher", "'Synthesized '+caption–audio cosine", -1.0)],
         **_common(),
     )
     register(
@@ -86,6 +88,7 @@ def fmbench_register_metrics(register):
         worst=-1.0,  # a cosine
         metric_kind="paired_audio",
         needs=("audio", "reference_audio"),
+        outputs=[("clap_audio", "higher", "generated–reference CLAP audio cosine", -1.0)],
         **_common(),
     )
 

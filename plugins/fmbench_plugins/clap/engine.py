@@ -50,12 +50,14 @@ DEFAULT_CHECKPOINT = ModelFile(
     "music_audioset_epoch_15_esc_90.14.pt",
     sha256=None,  # not known to us: not invented; verify your copy with `fmbench models verify`
     size=None,
-    url="https://huggingface.co/lukewys/laion_clap (file music_audioset_epoch_15_esc_90.14.pt)",
+    url="https://huggingface.co/lukewys/laion_clap/resolve/main/music_audioset_epoch_15_esc_90.14.pt",
     description="LAION-CLAP music checkpoint (HTSAT-base, no fusion), the original default",
+    format="torch",
 )
 ROBERTA_TOKENIZER = ModelFile(
     "roberta-base",
-    url="https://huggingface.co/FacebookAI/roberta-base (vocab.json and merges.txt)",
+    url="https://huggingface.co/FacebookAI/roberta-base/resolve/main/",
+    members=("vocab.json", "merges.txt"),
     description="folder with RoBERTa's vocab.json and merges.txt: the text tokenizer of "
     "LAION-CLAP .pt checkpoints",
 )

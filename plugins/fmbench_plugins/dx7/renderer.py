@@ -84,6 +84,23 @@ class DX7Renderer:
                 offset += settings.segment_samples
         return out
 
+    def prepare(self) -> None:
+        """Compile or load the engine's numba kernels in this process.
+
+        The runner (and :func:`fmbench.render.render_batch`) calls this before worker
+        processes fork, so workers inherit compiled kernels instead of all compiling and
+        writing numba's cache at once (see :mod:`fmbench.jit`). Renders two tiny voices:
+        a chaotic feedback loop (the exact libm path) and algorithm 4 (the general kernel
+        in hardware fidelity).
+        """
+        from fmbench.jit import prepare_jit
+        from fmbench.testing.patches import patch_dict
+
+        prepare_jit()
+        settings = RenderSettings(hold_seconds=0.02, release_seconds=0.02)
+        for alg in (1, 4):
+            self.render(Patch.from_dict(patch_dict(alg, feedback=7)), settings)
+
     def render_float(self, patch: Patch, settings: RenderSettings) -> np.ndarray:
         """The normalised float64 mix before quantisation (all segments concatenated)."""
         return self._render_into(patch, settings, np.float64)

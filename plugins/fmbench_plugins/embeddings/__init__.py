@@ -4,9 +4,13 @@
 
 from __future__ import annotations
 
+import math
+
 from fmbench import hookimpl
 
 VERSION = "0.1.0"
+#: the largest per-item KL of the softmax variant: Σ p·(log p − log(q + 1e-6)) ≤ ln 10⁶
+KL_WORST = math.log(1e6)
 
 
 @hookimpl
@@ -25,9 +29,6 @@ def fmbench_register_embedders(register):
         version=VERSION,
     )
 
-
-#: the largest per-pair KL of the softmax variant: log(1 / 1e-6)
-KL_WORST = 13.815510557964274
 
 #: (name, class in .distribution, metric kind, summary) of the distribution metrics
 DISTRIBUTION_METRICS = (
@@ -56,6 +57,9 @@ DISTRIBUTION_METRICS = (
 def fmbench_register_metrics(register):
     """Register ``fad``, ``kad`` and ``kl`` (option ``embedder``, default ``mfcc``)."""
     for name, class_name, kind, summary in DISTRIBUTION_METRICS:
+        # kl is per item: its worst is the softmax variant's bound, ln(1/1e-6); fad and
+        # kad are set values (one per run) and have none
+        worst = KL_WORST if name == "kl" else None
         register(
             name,
             f"fmbench_plugins.embeddings.distribution:{class_name}",
@@ -63,9 +67,7 @@ def fmbench_register_metrics(register):
             direction="lower",
             metric_kind=kind,
             needs=("audio", "reference_audio"),
+            outputs=[(name, "lower", summary, worst)],
             version=VERSION,
             arg_option="embedder",
-            # set-level distances have no per-item worst; kl's per-pair value is at most
-            # log(1e6) (p sums to 1 and q + 1e-6 >= 1e-6 in the softmax variant)
-            **({"worst": KL_WORST} if kind != "set" else {}),
         )

@@ -27,7 +27,8 @@ def _training() -> Any:
     if missing:
         raise FmbenchError(
             f"training needs the 'train' extra ({', '.join(missing)} missing): "
-            "pip install 'fmbench[train]' (torch pinned to your platform's build)"
+            "pip install 'fmbench[train]'; on a CPU-only machine install torch first with "
+            "pip install torch --index-url https://download.pytorch.org/whl/cpu"
         )
     from fmbench_plugins.hf import training
 

@@ -13,9 +13,10 @@ from fmbench import hookimpl
 
 VERSION = "0.1.0"
 
-#: the largest |Δ| in cents between two DX7 operator frequencies: a fixed 1 Hz operator
-#: against a ratio operator near 16 kHz (2^14 = 16384 ≈ 16 kHz / 1 Hz)
-MAX_CENTS = 1200.0 * 14
+#: the worst ``freq_cents_error``: a round number above the largest possible value,
+#: 1200·log2(64 820 Hz / 1 Hz) ≈ 19 181 cents (ratio 31.99 with detune +7 and transpose
+#: +24 at note 60 against a fixed 1 Hz operator)
+WORST_CENTS = 20_000.0
 
 #: the output columns of ``patch_errors``: (name, direction, description, worst value)
 GROUP_OUTPUTS: tuple[tuple[str, str, str, float], ...] = (
@@ -27,7 +28,7 @@ GROUP_OUTPUTS: tuple[tuple[str, str, str, float], ...] = (
         "freq_cents_error",
         "lower",
         "mean |Δ| in cents of operator frequencies at note 60",
-        MAX_CENTS,
+        WORST_CENTS,
     ),
     ("freq_mode_mismatch", "lower", "fraction of operators whose fixed_freq flag differs", 1.0),
     ("level_error", "lower", "mean |Δol| / 99", 1.0),

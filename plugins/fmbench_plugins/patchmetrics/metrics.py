@@ -168,7 +168,7 @@ class PatchErrors:
     """
 
     identity = _identity("patch_errors")
-    columns = tuple(out[0] for out in GROUP_OUTPUTS)
+    columns = tuple(name for name, *_ in GROUP_OUTPUTS)
 
     def score(self, samples: Sequence[Sample]) -> MetricResult:
         """One row of group errors per sample."""

@@ -16,6 +16,7 @@ def fmbench_register_metrics(register):
         direction="higher",
         metric_kind="paired_audio",
         needs=("audio", "reference_audio"),
+        outputs=[("rms", "higher", "RMS-envelope cosine in [0, 1]", 0.0)],
         aliases=("rms_cosine",),
         worst=0.0,  # the cosine of two non-negative envelopes lies in [0, 1]
         version="0.1.0",

@@ -3,8 +3,8 @@
 - ``timbral``: the original timbral-models 0.4.0 through one compatibility shim
   (:mod:`fmbench_plugins.timbral.compat`). Its PyPI metadata names the retired ``sklearn``
   package, so it is not a normal dependency; install it with
-  ``pip install --no-deps timbral-models==0.4.0 six pyloudnorm`` (plus the
-  ``fmbench[timbral]`` extra for librosa and scikit-learn).
+  ``pip install 'fmbench[timbral]' && pip install --no-deps timbral-models==0.4.0``
+  (the extra brings librosa, scikit-learn, pyloudnorm and six).
 - ``timbral-fast``: our own vectorised implementation of the same eight models
   (:mod:`fmbench_plugins.timbral.audiocommons`), agreeing with ``timbral`` and several times faster.
 """
@@ -15,7 +15,10 @@ from typing import Any
 
 from fmbench import hookimpl
 
-_INSTALL = "pip install --no-deps timbral-models==0.4.0 six pyloudnorm"
+#: timbral-models' metadata names the retired ``sklearn`` package, so it is installed
+#: without its declared dependencies; the ``timbral`` extra provides the real ones
+_MODELS_PROVIDER = "--no-deps timbral-models==0.4.0"
+_INSTALL = f"pip install 'fmbench[timbral]' && pip install {_MODELS_PROVIDER}"
 
 
 def _make_models(**options: Any) -> Any:
@@ -60,6 +63,7 @@ def fmbench_register_metrics(register):
         outputs=_outputs("timbral", "timbral-models"),
         extras=("timbral",),
         requires=("timbral_models", "librosa", "sklearn", "pyloudnorm", "six"),
+        providers={"timbral_models": _MODELS_PROVIDER},
         aliases=("ac",),
         version="0.1.0",
     )

@@ -12,8 +12,8 @@ The shim never touches the global ``numpy`` or ``librosa`` modules. Inside
 :func:`patched`, the module-level names ``np`` / ``librosa`` of timbral-models' own
 modules are swapped for thin proxies that forward everything to the real modules and
 fix only those calls; leaving the context restores the originals. Install the package
-itself with ``pip install --no-deps timbral-models==0.4.0 six`` (its metadata names the
-retired ``sklearn`` package).
+itself with ``pip install --no-deps timbral-models==0.4.0`` after the ``fmbench[timbral]``
+extra (its metadata names the retired ``sklearn`` package).
 """
 
 from __future__ import annotations

@@ -72,6 +72,7 @@ PASST_FILE = ModelFile(
     "passt-s-f128-p16-s10-ap.476-swa.pt",
     description="PaSST-S (patch stride 10, 128 mel, AudioSet mAP .476, SWA) weights as used "
     "by hear21passt's base model",
+    format="torch",
 )
 
 

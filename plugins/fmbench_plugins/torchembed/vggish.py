@@ -68,6 +68,7 @@ VGGISH_FILE = ModelFile(
     url="https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish-10086976.pth",
     description="VGGish weights (torchvggish port of the TensorFlow AudioSet model), "
     "a plain state dict with keys features.* and embeddings.*",
+    format="torch",
 )
 
 

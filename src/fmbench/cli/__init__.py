@@ -12,6 +12,7 @@ import click
 from fmbench import __version__
 from fmbench.cli import data as _data
 from fmbench.cli import demo as _demo
+from fmbench.cli import docs as _docs
 from fmbench.cli import models as _models
 from fmbench.cli import patch as _patch
 from fmbench.cli import plugins as _plugins
@@ -40,6 +41,7 @@ main.add_command(_run.run_cmd)
 for _cmd in _results.COMMANDS:
     main.add_command(_cmd)
 main.add_command(_demo.demo_cmd)
+main.add_command(_docs.docs_cmd)
 main.add_command(_data.data_group)
 main.add_command(_render.render_cmd)
 main.add_command(_report.report_cmd)

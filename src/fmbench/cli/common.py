@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -103,4 +104,27 @@ def failure_policy_option() -> Any:
         help="How failed items count: score-as-failure gives them each metric's worst value "
         "(every item counts); valid-only scores valid outputs only. Valid-only numbers are "
         "always reported too.",
+    )
+
+
+def workers_option(help_text: str = "Worker processes") -> Callable[[Any], Any]:
+    """``--workers/-j N``: default = the cores this process may use
+    (:func:`fmbench.executor.default_workers`, affinity-aware); must be at least 1."""
+
+    def resolve(ctx: click.Context, param: click.Parameter, value: int | None) -> int:
+        if value is None:
+            from fmbench.executor import default_workers
+
+            return default_workers()
+        if value < 1:
+            raise click.BadParameter(f"must be at least 1, got {value}")
+        return value
+
+    return click.option(
+        "--workers",
+        "-j",
+        type=int,
+        default=None,
+        callback=resolve,
+        help=f"{help_text} (default: the cores this process may use).",
     )

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from fmbench.cli.common import workers_option
+
 
 def _summary(report) -> str:
     d = report.to_dict()
@@ -22,7 +24,7 @@ def _summary(report) -> str:
 def _render_pool_options(f):
     """``--workers`` and ``--progress/--no-progress``, for the commands that render."""
     f = click.option("--progress/--no-progress", default=True, show_default=True)(f)
-    return click.option("--workers", default=1, show_default=True, help="render processes")(f)
+    return workers_option("Render processes")(f)
 
 
 @click.group("data")

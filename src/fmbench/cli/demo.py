@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from fmbench.cli.common import workers_option
+
 
 @click.command("demo")
 @click.option("--benchmark", "-b", default="default", show_default=True)
@@ -19,7 +21,7 @@ import click
 )
 @click.option("--metrics", "-m", help="Comma-separated metric specs (default: the benchmark's).")
 @click.option("--limit", type=int, help="Evaluate only the first N items.")
-@click.option("--workers", "-j", type=int, help="Render processes (default: all cores).")
+@workers_option("Worker processes for rendering and per-sample scoring")
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -33,28 +35,29 @@ def demo_cmd(
     generators: str,
     metrics: str | None,
     limit: int | None,
-    workers: int | None,
+    workers: int,
     out: Path,
     quiet: bool,
 ) -> None:
     """Run the baselines on a benchmark and print the resulting leaderboard.
 
     Each run lives in OUT/<generator>-<config hash>/ and is resumed (nothing recomputed)
-    when the command is repeated with the same options.
+    when the command is repeated with the same options. Exits with status 1 when any
+    metric of any run failed (after printing the leaderboard and the failures).
     """
     from fmbench.cli.run import _split, format_summary
-    from fmbench.executor import default_workers
     from fmbench.leaderboard import render, submit
     from fmbench.run.runner import RunConfig, Runner
 
     board = out / "leaderboard"
+    failed: list[str] = []
     for spec in _split(generators) or ():
         config = RunConfig(
             benchmark=benchmark,
             generator=spec,
             metrics=_split(metrics),
             limit=limit,
-            workers=workers or default_workers(),
+            workers=workers,
         )
         digest = hashlib.sha256(json.dumps(config.identity(), sort_keys=True).encode()).hexdigest()
         run_dir = out / f"{spec.replace(':', '-').replace('/', '-')}-{digest[:8]}"
@@ -73,5 +76,11 @@ def demo_cmd(
         result = runner.run()
         if not quiet:
             click.echo(format_summary(result.summary) + "\n", err=True)
+        failed.extend(f"{spec}: metric {m} failed: {e}" for m, e in result.summary.errors.items())
         submit(result.run_dir, board, force=True)
     click.echo(render(board, fmt="md", benchmark=benchmark))
+    if failed:
+        click.echo(f"\n{len(failed)} metric failure(s):", err=True)
+        for line in failed:
+            click.echo(f"  {line}", err=True)
+        raise SystemExit(1)

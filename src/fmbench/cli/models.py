@@ -24,9 +24,12 @@ def models_group() -> None:
 
 @models_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.option("--quick", is_flag=True, help="Check presence and size only (no sha256).")
+@click.option("--quick", is_flag=True, help="Check presence, size and format only (no sha256).")
 def list_cmd(as_json: bool, quick: bool) -> None:
-    """Every registered component's model files and whether each is present/verified."""
+    """Every registered component's model files: which component needs each, where to get
+    it, its published size and sha256, and whether it is present, missing or corrupt."""
+    from fmbench.modelstore import _human
+
     store, files = _store_and_files()
     rows = []
     for name in sorted(files):
@@ -45,12 +48,19 @@ def list_cmd(as_json: bool, quick: bool) -> None:
     if not rows:
         click.echo("no registered component declares model files")
     for status, components in rows:
+        file = status.file
         mark = {"verified": "verified", "present": "present", "missing": "MISSING"}.get(
             status.state, status.state.upper()
         )
-        click.echo(f"  {status.file.name:<44} {mark:<16} {', '.join(components)}")
+        click.echo(f"  {file.name:<44} {mark:<16} {', '.join(components)}")
+        source = file.url or "no public URL: obtain it from the model's authors"
+        if file.members:
+            source += f" (files: {', '.join(file.members)})"
+        click.echo(f"      from    {source}")
+        size = _human(file.size) if file.size is not None else "not published"
+        click.echo(f"      size    {size}; sha256 {file.sha256 or 'not published'}")
         if status.state not in ("verified", "present", "missing"):
-            click.echo(f"      {status.detail}")
+            click.echo(f"      problem {status.detail}")
 
 
 @models_group.command("verify")
@@ -120,6 +130,6 @@ def fetch_cmd(name: str, url: str | None, timeout: float) -> None:
     if name not in files and not url:
         known = ", ".join(sorted(files)) or "(none)"
         raise FmbenchError(f"no registered component declares {name!r}; known files: {known}")
-    file = files[name][0] if name in files else ModelFile(name, url=url)
+    file = files[name][0] if name in files else ModelFile(name)
     status = store.fetch(file, url=url, timeout=timeout)
     click.echo(f"fetched {status.path}: {status.state}, sha256 {status.sha256}")

@@ -34,7 +34,7 @@ from typing import Any
 
 import click
 
-from fmbench.cli.common import os_error_message
+from fmbench.cli.common import os_error_message, workers_option
 from fmbench.errors import FmbenchError
 
 MANIFEST = "manifest.jsonl"
@@ -402,7 +402,7 @@ def _write_manifests(out_dir: Path, entries: list[dict[str, Any]]) -> None:
     help="Renderer sine mode (dx7: exact | fast, fast = not bit-identical on chaotic "
     "feedback voices; default: the renderer's, exact). Part of the renderer identity.",
 )
-@click.option("--workers", type=int, default=1, show_default=True, help="Worker processes.")
+@workers_option("Render processes")
 @click.option(
     "--format", "fmt", type=click.Choice(["wav", "flac"]), default="wav", show_default=True
 )

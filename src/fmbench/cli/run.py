@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from fmbench.cli.common import echo_json, failure_policy_option, repair_option
+from fmbench.cli.common import echo_json, failure_policy_option, repair_option, workers_option
 
 
 def _split(value: str | None) -> tuple[str, ...] | None:
@@ -81,7 +81,7 @@ def format_summary(summary: Any) -> str:
     help="Generator option KEY=VALUE (repeatable).",
 )
 @click.option("--limit", type=int, help="Evaluate only the first N items.")
-@click.option("--workers", "-j", type=int, default=1, show_default=True, help="Worker processes.")
+@workers_option("Worker processes for rendering and per-sample scoring")
 @click.option(
     "--executor",
     default="local",

@@ -138,8 +138,33 @@ def find_last_patch(text: str | bytes) -> ParsedReply:
     legacy = _legacy(text)
     if legacy is not None:
         return legacy
+    truncated = _truncation(text)
+    if truncated:
+        raise PatchParseError(f"no parsable specs: {truncated}")
     hint = f" ({why})" if why else ""
     raise PatchParseError(f"no parsable specs: the text contains no JSON object{hint}")
+
+
+def _truncation(text: str) -> str:
+    """Why the reply looks cut off, or "": its first JSON object opens but the text ends
+    before the object closes (a reply truncated by a token limit)."""
+    m = _OBJ_START.search(text)
+    if m is None:
+        return ""
+    idx = m.start()
+    try:
+        _DECODER.raw_decode(text[idx:])
+    except json.JSONDecodeError as exc:
+        rest = text[idx:].rstrip()
+        at_end = exc.pos >= len(rest) or exc.msg.startswith("Unterminated string")
+        if at_end:
+            return (
+                f"the reply is truncated: the JSON object that starts at character {idx}"
+                f" is not closed before the text ends ({len(text)} characters)"
+            )
+    except (ValueError, RecursionError):
+        return ""
+    return ""
 
 
 # -- step 0: input ---------------------------------------------------------------------

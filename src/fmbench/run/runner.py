@@ -159,6 +159,8 @@ class Runner:
         setup = getattr(generator, "setup", None)
         if callable(setup):
             setup(self.benchmark)
+        for note in getattr(generator, "notes", ()):
+            self.log(note)  # e.g. output rows that match no benchmark item
         generator_identity = str(generator.identity)
         self.store.lock()
         try:

@@ -178,3 +178,38 @@ def test_wav_paths_beside_patch_columns_are_ignored(tmp_path, bench):
     (tmp_path / "p.csv").write_text("id,patch_data,wav_path\nq0,FAILED,q0.wav\n")
     out = OutputsGenerator(str(tmp_path / "p.csv")).generate(bench.test[:1], seed=0)
     assert out[0].audio_path is None and out[0].raw_output is None and out[0].info["error"]
+
+
+def test_outputs_csv_with_byte_order_mark_is_read(tmp_path, bench):
+    p0 = bench.test[0].reference_patch.to_json()
+    path = tmp_path / "excel.csv"
+    path.write_bytes(
+        "\ufeffid,patch_data\n".encode() + f'q0,"{p0.replace(chr(34), 2 * chr(34))}"\n'.encode()
+    )
+    out = OutputsGenerator(str(path)).generate(bench.test[:1], seed=0)
+    assert out[0].raw_output == p0
+    jsonl = tmp_path / "bom.jsonl"
+    jsonl.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "q0", "patch_data": p0}).encode())
+    assert OutputsGenerator(str(jsonl)).generate(bench.test[:1], seed=0)[0].raw_output == p0
+
+
+def test_outputs_ids_matching_no_item_are_counted_and_named(tmp_path, bench):
+    path = tmp_path / "preds.csv"
+    path.write_text("id,patch_data\nq0,x\nzz1,x\nzz2,x\n")
+    gen = OutputsGenerator(str(path))
+    gen.setup(bench)
+    assert len(gen.notes) == 1
+    assert "2 of 3 rows match no item" in gen.notes[0] and "'zz1', 'zz2'" in gen.notes[0]
+    matching = tmp_path / "ok.csv"
+    matching.write_text("id,patch_data\nq0,x\nq1,y\n")
+    fine = OutputsGenerator(str(matching))
+    fine.setup(bench)
+    assert fine.notes == []
+
+
+def test_outputs_file_matching_no_item_is_an_error(tmp_path, bench):
+    path = tmp_path / "other.csv"
+    path.write_text("id,patch_data\n" + "".join(f"x{i},p\n" for i in range(8)))
+    gen = OutputsGenerator(str(path))
+    with pytest.raises(OutputsError, match=r"none of its 8 ids matches.*'x0'.*3 more.*'q0'"):
+        gen.setup(bench)

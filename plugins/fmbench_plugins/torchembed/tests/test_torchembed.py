@@ -190,18 +190,30 @@ def test_missing_file_names_file_folder_and_source(tmp_path, monkeypatch):
 
 
 def test_corrupted_and_truncated_checkpoints(store):
+    import zipfile
+
     path = store / V.VGGISH_FILE.name
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])
+    # a truncated download is caught by the model store's format check, before loading
+    with pytest.raises(ModelFileError, match="corrupted, truncated") as err:
+        VggishEmbedder(device="cpu").embed(clip(1.0))
+    assert str(path) in str(err.value)
+    path.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ModelFileError, match=str(path)):
+        VggishEmbedder(device="cpu").embed(clip(1.0))
+    # ... and stops a metric over that embedder before any clip
+    with pytest.raises(ModelFileError, match="not a loadable PyTorch checkpoint"):
+        get_registry().create("metric", "kad", embedder="vggish")
+    # torch.save's layout with a broken pickle inside passes that check but fails to load
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("archive/data.pkl", b"garbage")
     e = VggishEmbedder(device="cpu")
     with pytest.raises(ModelFileError, match="corrupted, truncated") as err:
         e.embed(clip(1.0))
     assert str(path) in str(err.value)
     with pytest.raises(ModelFileError, match="corrupted, truncated"):  # remembered, not re-read
         e.embed(clip(1.0))
-    path.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(ModelFileError, match=str(path)):
-        VggishEmbedder(device="cpu").embed(clip(1.0))
     # a failing clip inside a metric is a recorded reason, never a crash
     m = get_registry().create("metric", "kad", embedder="vggish")
     s = [Sample(str(i), "c", audio=clip(1.0, seed=i), reference_audio=clip(1.0)) for i in range(2)]
