@@ -15,7 +15,6 @@ DOCS = ROOT / "docs"
 
 #: docs files that another branch is still writing; a reference to one is only checked once
 #: the file exists (remove an entry when its file has landed)
-PENDING_DOCS = frozenset({"metrics.md"})
 
 #: a section sign and a number, or "spec" and a section sign: citations of the unpublished spec
 _SECTION = re.compile("\u00a7\\s*\\d|spec \u00a7")
@@ -125,17 +124,9 @@ def test_docs_references_exist():
     for where, name, anchor in refs:
         md = Path(name) if Path(name).is_absolute() else DOCS / name
         if not md.is_file():
-            if md.name in PENDING_DOCS and md.parent == DOCS:
-                continue
             missing.append(f"{where}: {md.relative_to(ROOT) if md.is_relative_to(ROOT) else md}")
             continue
         if anchor and anchor not in anchors(md):
             missing.append(f"{where}: {md.relative_to(ROOT)}#{anchor} (no such heading)")
     assert not missing, "broken docs references:\n" + "\n".join(missing)
 
-
-@pytest.mark.parametrize("name", sorted(PENDING_DOCS))
-def test_pending_docs_are_still_pending(name):
-    """A pending page that has landed must leave PENDING_DOCS, so its anchors get checked."""
-    if (DOCS / name).is_file():
-        pytest.fail(f"docs/{name} exists now: remove it from PENDING_DOCS in {__file__}")
