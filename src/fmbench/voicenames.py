@@ -74,8 +74,9 @@ _V: dict[str, tuple[str, str]] = {
     "PN": ("piano", "piano"),
     "GRAND": ("piano", "grand piano"),
     "HONKY*": ("piano", "honky-tonk piano"),
-    "CP70": ("piano", "electric grand piano"),
-    "CP80": ("piano", "electric grand piano"),
+    "CP": ("epiano", "electric grand piano"),
+    "CP70": ("epiano", "electric grand piano"),
+    "CP80": ("epiano", "electric grand piano"),
     "EP": ("epiano", "electric piano"),
     "EPIAN*": ("epiano", "electric piano"),
     "EPNO": ("epiano", "electric piano"),
@@ -326,6 +327,12 @@ _V: dict[str, tuple[str, str]] = {
     "WOODWIND*": ("reed", "woodwinds"),
     "ENGLISHORN": ("reed", "English horn"),
     "ENGLISHHORN": ("reed", "English horn"),
+    "TUBULAR*": ("bell", "tubular bells"),
+    "HARMONIUM*": ("reed", "harmonium"),
+    "EUPHONIUM*": ("brass", "euphonium"),
+    "CABASA": ("percussion", "cabasa"),
+    "TAIKO*": ("percussion", "taiko drum"),
+    "BALAFON*": ("mallet", "balafon"),
     # weak words: they decide only when nothing specific is named
     "SYN": ("synth", "synth"),
     "SYNTH*": ("synth", "synth"),
@@ -417,6 +424,12 @@ _PHRASES: dict[tuple[str, str], tuple[str, str]] = {
     ("T", "BL"): ("bell", "tubular bells"),
     ("T", "BELLS"): ("bell", "tubular bells"),
     ("STEEL", "DRUM"): ("percussion", "steel drum"),
+    ("STEEL", "PAN"): ("percussion", "steel drum"),
+    ("CHURCH", "BELL"): ("bell", "church bell"),
+    ("CHURCH", "BELLS"): ("bell", "church bells"),
+    ("CHURCH", "BEL"): ("bell", "church bell"),
+    ("WIND", "CHIME"): ("bell", "wind chimes"),
+    ("WIND", "CHIMES"): ("bell", "wind chimes"),
     ("STEEL", "DRUMS"): ("percussion", "steel drums"),
     ("STL", "DRUM"): ("percussion", "steel drum"),
     ("STEEL", "GTR"): ("plucked", "steel-string guitar"),
@@ -441,7 +454,7 @@ _PHRASES: dict[tuple[str, str], tuple[str, str]] = {
 _ELECTRIC = {"E", "EL", "ELEC", "ELECT", "ELECTRIC", "ELECTRO"}
 _NOTHING = {"ORGANIC", "INIT", "INITVOICE", "NULL", "EMPTY", "BLANK", "UNUSED"}
 
-_SPLIT = re.compile(r"[a-z]+|[A-Z][a-z]+|[A-Z]+(?![a-z])")
+_TWELVE = re.compile(r"(?<!\d)12\s*-?\s*STR(?!ING\s*S)")
 
 
 def name_tokens(name: str) -> list[str]:
@@ -494,6 +507,8 @@ def classify_name(name: str | None) -> NamedInstrument | None:
     """The instrument a voice name states, or None (see the module docstring)."""
     if not name:
         return None
+    if _TWELVE.search(name.upper()):
+        return NamedInstrument("plucked", "twelve-string guitar", "12 STRING")
     tokens = name_tokens(name)
     if any(t in _NOTHING for t in tokens) or tokens[:2] == ["INIT", "VOICE"]:
         return None
