@@ -21,9 +21,10 @@ benchmarks (docs/default-benchmark.md):
    instrument the voice name states and describes the rest from measurements
    (:func:`fmbench.captioner.caption_voice`); a pluggable ``captioner`` can replace it.
 
-``test.csv.gz`` is ordered so that its first rows come from distinct clusters (rank inside
-the cluster first, then a hash order): the first 100 audible rows are the ``default``
-benchmark's 100 items, all of ``test`` is ``dx7-full``.
+``test.csv.gz`` is ordered so that its first rows come from distinct clusters and have
+names that state an instrument: rows are sorted by (rank inside the cluster — named voices
+first, then by hash —, unnamed, hash order). The first 100 audible rows are the
+``default`` benchmark's 100 items; all of ``test`` is ``dx7-full``.
 """
 
 from __future__ import annotations
@@ -318,9 +319,10 @@ def build_corpus_benchmark(
     # clusters numbered by their key, so the numbers do not depend on bank order
     number = {lab: k for k, lab in enumerate(sorted(members, key=lambda lab: cluster_key[lab]))}
     split = {lab: _cluster_split(cluster_key[lab], test_fraction) for lab in members}
+    unnamed = [classify_name(v.name) is None for v in unique]
     rank = {}
     for idx in members.values():
-        for r, i in enumerate(sorted(idx, key=lambda i: hashes[i])):
+        for r, i in enumerate(sorted(idx, key=lambda i: (unnamed[i], hashes[i]))):
             rank[i] = r
     report.n_clusters = len(members)
     report.largest_cluster = max(len(m) for m in members.values())
@@ -368,7 +370,7 @@ def build_corpus_benchmark(
     train = [i for i in range(len(unique)) if split[labels[i]] == "train"]
     test = sorted(
         (i for i in range(len(unique)) if split[labels[i]] == "test"),
-        key=lambda i: (rank[i], hash_fraction(hashes[i]), hashes[i]),
+        key=lambda i: (rank[i], unnamed[i], hash_fraction(hashes[i]), hashes[i]),
     )
     report.n_train, report.n_test = len(train), len(test)
     fams: dict[str, dict[str, int]] = {}

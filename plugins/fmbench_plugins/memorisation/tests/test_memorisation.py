@@ -6,13 +6,13 @@ import math
 
 import numpy as np
 import pytest
+from fmbench_plugins.memorisation.metric import Memorisation
 
 from fmbench.contracts import Sample
 from fmbench.errors import FmbenchError
 from fmbench.patch.distance import patch_similarity
 from fmbench.patch.model import Patch
 from fmbench.testing.patches import patch_dict, spec_b
-from fmbench_plugins.memorisation.metric import Memorisation
 
 
 def _p(**kw) -> Patch:

@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from fmbench_plugins.playability.grid import Playability, band_levels
 
 from fmbench.contracts import Sample
 from fmbench.errors import FmbenchError
 from fmbench.patch.model import Patch
 from fmbench.testing.patches import patch_dict
-from fmbench_plugins.playability.grid import Playability, band_levels
 
 
 def _p(**kw) -> Patch:
