@@ -9,6 +9,7 @@ holds the index and id of each nearest train item.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +19,18 @@ import numpy as np
 from fmbench.contracts import MetricResult, Sample
 from fmbench.errors import FmbenchError
 from fmbench_plugins.memorisation import OUTPUTS, VERSION
+
+
+@functools.lru_cache(maxsize=4)
+def _train_split(benchmark: str) -> tuple[str, tuple[str, ...], tuple[Any, ...]]:
+    """(identity, ids, patches) of a benchmark's train split, read once per process."""
+    from fmbench.benchmark import load_benchmark
+
+    bench = load_benchmark(benchmark)
+    pairs = [(it.id, it.reference_patch) for it in bench.train if it.reference_patch]
+    if not pairs:
+        raise FmbenchError(f"memorisation: benchmark {benchmark!r} has no train split")
+    return bench.identity, tuple(i for i, _ in pairs), tuple(p for _, p in pairs)
 
 
 class Memorisation:
@@ -46,15 +59,8 @@ class Memorisation:
                     "memorisation needs the benchmark whose train split it compares with: "
                     "use memorisation:BENCHMARK, e.g. memorisation:default (docs/metrics.md)"
                 )
-            from fmbench.benchmark import load_benchmark
-
-            bench = load_benchmark(benchmark)
-            pairs = [(it.id, it.reference_patch) for it in bench.train if it.reference_patch]
-            if not pairs:
-                raise FmbenchError(f"memorisation: benchmark {benchmark!r} has no train split")
-            self._ids = [i for i, _ in pairs]
-            self._train = [p for _, p in pairs]
-            source = bench.identity
+            source, ids, patches = _train_split(benchmark)
+            self._ids, self._train = list(ids), list(patches)
         self._hashes = {p.content_hash for p in self._train}
         self.identity = f"memorisation@{VERSION}/{source}/threshold={threshold:g}"
 
