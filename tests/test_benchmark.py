@@ -1,4 +1,7 @@
-"""Benchmark definitions: TOML loading, the built-in default benchmark, the plugin."""
+"""Benchmark definitions: TOML loading, the built-in synthetic benchmark, the plugin.
+
+The real-voice ``default`` benchmark has its own tests in ``tests/test_corpus.py``.
+"""
 
 from __future__ import annotations
 
@@ -22,16 +25,17 @@ from fmbench.prior import sample_patch
 
 @pytest.fixture(scope="module")
 def default():
-    return load_benchmark("default")
+    """The synthetic benchmark (the default before real voices; same data as then)."""
+    return load_benchmark("synthetic")
 
 
 def test_default_benchmark_loads(default):
-    assert default.identity == "default@1"
+    assert default.identity == "synthetic@1"
     assert len(default.test) == 100 and len(default.train) == 1000
     assert default.renderer == "dx7"
     assert default.render.sample_rate == 48000 and default.render.num_samples == 460_800
     assert "parse_rate" in default.metrics and "kad:mfcc" in default.metrics
-    assert default.source is not None and default.source.name == "default.toml"
+    assert default.source is not None and default.source.name == "synthetic.toml"
 
 
 def test_default_items_are_valid_and_captioned(default):
@@ -68,22 +72,20 @@ def test_default_covers_the_prior(default):
     assert len(words) >= 8  # many instrument labels, not one template
 
 
-def test_smoke_benchmark_is_a_slice(default):
-    smoke = load_benchmark("smoke")
-    assert [i.id for i in smoke.test] == [i.id for i in default.test[:10]]
+def test_items_limit(default):
     assert default.items(5) == default.test[:5]
 
 
 def test_builtin_files_ship_in_the_package():
     names = {p.stem for p in builtin_benchmark_files()}
-    assert {"default", "smoke"} <= names
+    assert {"default", "smoke", "synthetic", "dx7-full"} <= names
     for p in builtin_benchmark_files():
         assert "fmbench/data/benchmarks" in p.as_posix()
 
 
 def test_registered_by_the_benchmarks_plugin():
     info = get_registry().get(ComponentKind.BENCHMARK, "default")
-    assert info.plugin == "benchmarks" and info.version == "1"
+    assert info.plugin == "benchmarks" and info.version == "2"
     with pytest.raises(UnknownComponentError, match="did you mean 'default'"):
         load_benchmark("defualt")
 

@@ -1,4 +1,4 @@
-"""`fmbench data …`: default benchmark regeneration, SysEx import, the captioner."""
+"""`fmbench data …`: synthetic benchmark regeneration, SysEx import, the captioner."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from fmbench.render import RenderSettings, resolve_renderer
 from fmbench.testing.patches import patch_dict
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = ROOT / "src" / "fmbench" / "data" / "default"
+SYNTHETIC = ROOT / "src" / "fmbench" / "data" / "synthetic"
 SYX = ROOT / ".." / "shared" / "data" / "dx7" / "syx"
 BANKS = sorted(SYX.glob("*.syx"))
 
@@ -29,14 +29,16 @@ def _invoke(*args: str):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
-# -- the default benchmark is regenerable bit for bit -----------------------------------
-def test_make_default_prefix_matches_committed_data(tmp_path):
-    r = _invoke("data", "make-default", "--out", tmp_path, "--max-candidates", 24, "--no-progress")
+# -- the synthetic benchmark is regenerable bit for bit -----------------------------------
+def test_make_synthetic_prefix_matches_committed_data(tmp_path):
+    r = _invoke(
+        "data", "make-synthetic", "--out", tmp_path, "--max-candidates", 24, "--no-progress"
+    )
     assert r.exit_code == 0, r.output
     assert "candidates 24" in r.output
     for name in ("train.csv", "test.csv", "captions.csv"):
         new = (tmp_path / name).read_text().splitlines()
-        committed = (DEFAULT / name).read_text().splitlines()
+        committed = (SYNTHETIC / name).read_text().splitlines()
         if name == "captions.csv":  # one file for both splits, in id order
             committed = [committed[0]] + [
                 line for line in committed[1:] if int(line.split(",")[1]) < 24
@@ -49,17 +51,17 @@ def test_make_default_prefix_matches_committed_data(tmp_path):
 
 
 @pytest.mark.slow
-def test_make_default_full_regeneration_is_bit_for_bit(tmp_path):
+def test_make_synthetic_full_regeneration_is_bit_for_bit(tmp_path):
     report = make_default(tmp_path, seed=0)
     assert (report.n_train, report.n_test) == (1000, 100)
     for name in ("train.csv", "test.csv", "captions.csv"):
-        assert (tmp_path / name).read_bytes() == (DEFAULT / name).read_bytes(), name
+        assert (tmp_path / name).read_bytes() == (SYNTHETIC / name).read_bytes(), name
 
 
 def test_other_seed_gives_other_data(tmp_path):
     make_default(tmp_path, seed=1, max_candidates=8)
     rows = read_dataset(tmp_path / "train.csv")
-    committed = {r.id: r.patch_data for r in read_dataset(DEFAULT / "train.csv")}
+    committed = {r.id: r.patch_data for r in read_dataset(SYNTHETIC / "train.csv")}
     assert any(committed.get(r.id) != r.patch_data for r in rows)
 
 
@@ -123,11 +125,11 @@ def test_captioner_on_silence():
     assert not is_inaudible(Audio(np.full(10, 0.01, dtype=np.float32), 48000))
 
 
-def test_caption_command_reproduces_default_captions(tmp_path):
+def test_caption_command_reproduces_synthetic_captions(tmp_path):
     # the first three test rows, captioned again from fresh renders and from WAV files
-    lines = (DEFAULT / "test.csv").read_text().splitlines()
+    lines = (SYNTHETIC / "test.csv").read_text().splitlines()
     (tmp_path / "d.csv").write_text("\n".join(lines[:4]) + "\n")
-    committed = read_captions(DEFAULT / "captions.csv")
+    committed = read_captions(SYNTHETIC / "captions.csv")
     r = _invoke(
         "data", "caption", tmp_path / "d.csv", "--render", "-o", tmp_path / "c.csv", "--no-progress"
     )
@@ -145,7 +147,7 @@ def test_caption_command_reproduces_default_captions(tmp_path):
 
 
 def test_caption_command_bad_input(tmp_path):
-    lines = (DEFAULT / "test.csv").read_text().splitlines()
+    lines = (SYNTHETIC / "test.csv").read_text().splitlines()
     (tmp_path / "d.csv").write_text("\n".join(lines[:3]) + "\n")
     r = CliRunner().invoke(
         main,

@@ -8,8 +8,6 @@ import subprocess
 import unicodedata
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 
@@ -129,4 +127,3 @@ def test_docs_references_exist():
         if anchor and anchor not in anchors(md):
             missing.append(f"{where}: {md.relative_to(ROOT)}#{anchor} (no such heading)")
     assert not missing, "broken docs references:\n" + "\n".join(missing)
-

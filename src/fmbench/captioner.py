@@ -28,13 +28,21 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from fmbench.audio import Audio, is_inaudible
 
-__all__ = ["Descriptors", "caption_audio", "caption_from", "describe"]
+__all__ = [
+    "Descriptors",
+    "VoiceCaptioner",
+    "caption_audio",
+    "caption_from",
+    "caption_voice",
+    "describe",
+]
 
 _HOP_S = 0.01
 _WIN_S = 0.02
@@ -314,6 +322,50 @@ def caption_from(d: Descriptors, key: str = "") -> str:
     article = "An" if label[0] in "aeiou" else "A"
     tone = _variant(key, "tone", ("tone", "sound"))
     return f"{article} {label}: {', '.join(timbre)} {tone} {where}, with {envelope_phrase(d, key)}."
+
+
+#: a captioner for named voices: ``(descriptors, voice name, key) -> caption``; the built-in
+#: one is :func:`caption_voice`, an LLM-backed one can be passed to
+#: :func:`fmbench.corpus.build_corpus_benchmark` (docs/default-benchmark.md, "Captions")
+VoiceCaptioner = Callable[[Descriptors, str, str], str]
+
+
+def caption_voice(d: Descriptors, name: str = "", key: str = "") -> str:
+    """The caption of a real voice: the instrument its *name* states, the rest measured.
+
+    The instrument word comes from :func:`fmbench.voicenames.classify_name` ("E.PIANO 1"
+    is an electric piano, "TROMBONE" a trombone); the measured descriptors give register,
+    brightness, texture and envelope and never replace a named instrument (an organ whose
+    f0 is low is "an organ … in the low register", not a bass); a noisy sound (periodicity
+    below 0.3) has "no clear pitch" instead of a register. A name that states no instrument
+    gives ``"A sound: …"``: the caption describes measurements only. Template::
+
+        <A|An> <instrument|sound>: <timbre words> tone in the <register> register, with
+        <attack>, <decay/sustain> and <release>.
+
+    (plural instruments take no article: "Strings: …", "Tubular bells: …").
+    """
+    from fmbench.voicenames import classify_name
+
+    if d.inaudible:
+        return "Silence: an inaudible patch."
+    named = classify_name(name)
+    label = named.label if named is not None else "sound"
+    timbre = [brightness_word(d.centroid_hz, d.f0_hz, d.inharmonicity)]
+    harm = harmonicity_word(d.inharmonicity, d.periodicity)
+    if harm:
+        timbre.append(harm)
+    if d.loudness_db < -40:
+        timbre.insert(0, "very quiet")
+    elif d.loudness_db < -28:
+        timbre.insert(0, "quiet")
+    reg = register_word(d.f0_hz) if harm != "noisy" else "indistinct"
+    where = "with no clear pitch" if reg == "indistinct" else f"in the {reg} register"
+    if label.endswith("s") and not label.endswith("ss"):  # plural: "Strings: …"
+        head = label[0].upper() + label[1:]
+    else:
+        head = f"{'An' if label[0].lower() in 'aeiou' else 'A'} {label}"
+    return f"{head}: {', '.join(timbre)} tone {where}, with {envelope_phrase(d, key)}."
 
 
 def caption_audio(audio: Audio, key: str = "", release_at: float = 6.4) -> str:

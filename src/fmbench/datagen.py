@@ -1,8 +1,10 @@
-"""Building datasets: the built-in default benchmark, SysEx imports, auto-captions.
+"""Building datasets: the synthetic benchmark, SysEx imports, auto-captions.
 
-- :func:`make_default` draws patches from :mod:`fmbench.prior`, renders them, drops
-  duplicates and inaudible renders, splits by content hash and captions each item with
-  :mod:`fmbench.captioner` (docs/default-benchmark.md).
+- :func:`make_default` (alias :func:`make_synthetic`) draws patches from
+  :mod:`fmbench.prior`, renders them, drops duplicates and inaudible renders, splits by
+  content hash and captions each item with :mod:`fmbench.captioner`
+  (docs/synthetic-benchmark.md). The real-voice default benchmark is built by
+  :mod:`fmbench.corpus`.
 - :func:`import_syx` turns DX7 banks into a dataset (docs/datasets.md), de-duplicated by patch
   content (names ignored), with ``inaudible`` and ``has_fixed_freqs`` flags.
 - :func:`caption_dataset` captions any dataset from its audio files or fresh renders.
@@ -32,6 +34,7 @@ __all__ = [
     "hash_fraction",
     "import_syx",
     "make_default",
+    "make_synthetic",
     "split_of",
 ]
 
@@ -187,6 +190,10 @@ def make_default(
     return _write_build(Path(out_dir), rows, captions, report)
 
 
+#: the synthetic benchmark's builder under the name that says what it is
+make_synthetic = make_default
+
+
 def _write_build(
     out: Path, rows: dict[str, list[DatasetRow]], captions: dict[str, str], report: BuildReport
 ) -> BuildReport:
@@ -228,7 +235,8 @@ def import_syx(
     9-character voice name without ``/``, ``\\`` and control characters). ``inaudible`` is
     set from a render (:func:`fmbench.audio.is_inaudible`); with ``render=False`` it is
     False for every voice (and ``captions="auto"`` is unavailable). ``captions``:
-    ``"auto"`` (the captioner), ``"placeholder"`` (the voice name, to be replaced) or
+    ``"auto"`` (:func:`fmbench.captioner.caption_voice`: the instrument the voice name states,
+    the rest measured), ``"placeholder"`` (the voice name, to be replaced) or
     ``"none"``. Writes train.csv, test.csv, captions.csv and report.json.
     """
     from fmbench.audio import is_inaudible
@@ -277,7 +285,7 @@ def import_syx(
     caps: dict[str, str] = {}
     final: list[DatasetRow] = []
     if render:
-        from fmbench.captioner import caption_from, describe
+        from fmbench.captioner import caption_voice, describe
 
         rend = _renderer(renderer)
         bar = _progress(len(rows_all), "import-syx", progress)
@@ -293,7 +301,7 @@ def import_syx(
                         release_at=settings.hold_seconds,
                         segment_s=settings.segment_samples / settings.sample_rate,
                     )
-                    caps[row.id] = caption_from(d, patch.content_hash)
+                    caps[row.id] = caption_voice(d, row.name, patch.content_hash)
                 bar.update(1)
         finally:
             bar.close()

@@ -10,7 +10,8 @@ Reading is tolerant where the original readers are: the index column may be pres
 ``Unnamed: 0`` header) or absent; other ``Unnamed: N`` columns are dropped; ``patch_data`` is
 JSON or, for older files, a Python-literal dict (single quotes, ``True``) read with a bounded
 :func:`ast.literal_eval` — never ``eval``; booleans are ``True``/``False`` (any case),
-``1``/``0`` or ``yes``/``no``; a UTF-8 BOM is ignored. Everything else is a
+``1``/``0`` or ``yes``/``no``; a UTF-8 BOM is ignored; a file whose name ends in ``.gz``
+is read through gzip. Everything else is a
 :class:`DatasetError` naming the file and the line (and the id when known): an empty file,
 missing columns, a row with the wrong number of fields, a duplicate id, an unparsable
 ``patch_data``, ids without a caption.
@@ -134,6 +135,14 @@ def _read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
         raise DatasetError(f"{path}: file not found") from None
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if path.name.endswith(".gz"):
+        import gzip
+        import zlib
+
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DatasetError(f"{path}: not a readable gzip file ({exc})") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -3,7 +3,8 @@
 Sources, in order (the first definition of a name wins; later ones are skipped):
 
 1. the definitions shipped inside the package, ``fmbench/data/benchmarks/*.toml``
-   (``default``, ``smoke``) — they work from a wheel, with no repository checkout;
+   (``default``, ``dx7-full``, ``smoke``, ``playability``, ``synthetic``) — they work from
+   a wheel, with no repository checkout;
 2. every ``*.toml`` in the folders of ``FMBENCH_BENCHMARKS_PATH`` (``os.pathsep``-separated);
 3. ``./benchmarks/*.toml`` in the current working directory (a project's own benchmarks).
 

@@ -1,4 +1,5 @@
-"""`fmbench data …`: build datasets (default benchmark, SysEx import) and captions."""
+"""`fmbench data …`: build datasets (real-voice and synthetic benchmarks, SysEx import),
+captions, and the overlap between two datasets."""
 
 from __future__ import annotations
 
@@ -29,10 +30,11 @@ def _render_pool_options(f):
 
 @click.group("data")
 def data_group() -> None:
-    """Build benchmark datasets: the default benchmark, SysEx imports, captions."""
+    """Build benchmark datasets (real-voice corpus, synthetic, SysEx imports), captions,
+    and measure the overlap of two datasets."""
 
 
-@data_group.command("make-default")
+@data_group.command("make-synthetic")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="output folder")
 @click.option("--seed", default=0, show_default=True, help="prior seed")
 @click.option("--train", "n_train", default=1000, show_default=True, help="train items")
@@ -40,15 +42,15 @@ def data_group() -> None:
 @click.option("--max-candidates", type=int, default=None, help="stop after this many prior samples")
 @_render_pool_options
 def make_default_cmd(out, seed, n_train, n_test, max_candidates, workers, progress) -> None:
-    """Generate the built-in default benchmark's data (train.csv, test.csv, captions.csv).
+    """Generate the synthetic benchmark's data (train.csv, test.csv, captions.csv).
 
-    Patches come from fmbench's documented prior (docs/default-benchmark.md), are rendered
+    Patches come from fmbench's documented prior (docs/synthetic-benchmark.md), are rendered
     with the dx7 renderer and captioned from measured audio descriptors. The same seed gives
     the same files, bit for bit.
     """
-    from fmbench.datagen import make_default
+    from fmbench.datagen import make_synthetic
 
-    report = make_default(
+    report = make_synthetic(
         out,
         seed=seed,
         n_train=n_train,
@@ -58,6 +60,100 @@ def make_default_cmd(out, seed, n_train, n_test, max_candidates, workers, progre
         progress=progress,
     )
     click.echo(_summary(report))
+
+
+def _load_captioner(spec: str | None):
+    if not spec:
+        return None
+    import importlib
+
+    module, _, attr = spec.partition(":")
+    if not module or not attr:
+        raise click.BadParameter("use MODULE:FUNCTION", param_hint="--captioner")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise click.BadParameter(f"cannot load {spec}: {exc}", param_hint="--captioner") from None
+
+
+@data_group.command("make-corpus")
+@click.argument("corpus", type=click.Path(file_okay=False, exists=True))
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="output folder")
+@click.option(
+    "--threshold",
+    default=0.03,
+    show_default=True,
+    help="near-duplicate threshold on 1 - dx7_dist (single-linkage clusters)",
+)
+@click.option("--test-fraction", default=0.1, show_default=True, help="share of test clusters")
+@click.option(
+    "--captioner",
+    default=None,
+    help="MODULE:FUNCTION(descriptors, name, key) -> caption (default: name-aware rules)",
+)
+@_render_pool_options
+def make_corpus_cmd(corpus, out, threshold, test_fraction, captioner, workers, progress) -> None:
+    """Build the real-voice benchmark data from a folder of DX7 banks (the default benchmark).
+
+    Voices are de-duplicated by parameters, near-duplicates clustered, the split made by
+    cluster, and every voice captioned from its name and measured audio
+    (docs/default-benchmark.md). The same corpus gives the same files, byte for byte.
+    """
+    from fmbench.corpus import build_corpus_benchmark
+
+    report = build_corpus_benchmark(
+        corpus,
+        out,
+        threshold=threshold,
+        test_fraction=test_fraction,
+        captioner=_load_captioner(captioner),
+        workers=workers,
+        progress=progress,
+    )
+    d = report.to_dict()
+    click.echo(
+        f"voices {d['n_voices']}, distinct {d['n_unique']}, clusters {d['n_clusters']} "
+        f"(largest {d['largest_cluster']}), train {d['n_train']} / test {d['n_test']} "
+        f"({d['n_test_clusters']} test clusters), inaudible {d['n_inaudible']}"
+    )
+    for row in d["thresholds"]:
+        click.echo(
+            f"  threshold {row['threshold']:.2f}: {row['clusters']} clusters, "
+            f"largest {row['largest']}"
+        )
+    click.echo(f"  files in {out}: {', '.join(d['files'].values())}, report.json")
+
+
+@data_group.command("overlap")
+@click.argument("a")
+@click.argument("b")
+@click.option(
+    "--threshold",
+    default=0.03,
+    show_default=True,
+    help="a patch of A within this 1 - dx7_dist of some patch of B is a near-copy",
+)
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+def overlap_cmd(a, b, threshold, as_json) -> None:
+    """How many patches of dataset A are (near-)copies of a patch of dataset B.
+
+    A and B are data CSVs (.csv or .csv.gz) or BENCHMARK:SPLIT (e.g. default:test,
+    default:train). Distances are 1 - dx7_dist (docs/metrics.md, "memorisation").
+    """
+    from fmbench.corpus import dataset_overlap, load_patches
+
+    result = dataset_overlap(load_patches(a), load_patches(b), threshold=threshold)
+    result = {"a": a, "b": b, **result}
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(
+        f"{a}: {result['n_a']} patches; {b}: {result['n_b']} patches\n"
+        f"  exact copies in B: {result['exact']} ({result['exact_rate']:.1%})\n"
+        f"  near-copies (distance <= {threshold}): {result['near']} ({result['near_rate']:.1%})\n"
+        f"  nearest distance: median {result['median_nearest']:.4f}, "
+        f"mean {result['mean_nearest']:.4f}"
+    )
 
 
 @data_group.command("import-syx")
