@@ -20,7 +20,7 @@ from fmbench.dataset import DatasetRow, write_captions, write_dataset
 from fmbench.errors import UnknownComponentError
 from fmbench.patch.validate import validate
 from fmbench.plugins import Plugins, get_registry
-from fmbench.prior import sample_patch
+from fmbench.synthetic import sample_patch
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from fmbench.dataset import (
     write_captions,
     write_dataset,
 )
-from fmbench.prior import sample_patch
+from fmbench.synthetic import sample_patch
 
 HEADER = "id,wav_path,patch_data,name,inaudible,has_fixed_freqs"
 

@@ -45,6 +45,7 @@ import numpy as np
 
 from fmbench.errors import FmbenchError
 from fmbench.patch.model import KEY_ORDER, RANGES, Patch
+from fmbench.render import DEFAULT_RENDERER
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -254,7 +255,7 @@ def build_corpus_benchmark(
     test_fraction: float = DEFAULT_TEST_FRACTION,
     captioner: Any = None,
     settings: Any = None,
-    renderer: Any = "dx7",
+    renderer: Any = DEFAULT_RENDERER,
     workers: int = 1,
     progress: bool = False,
 ) -> CorpusReport:

@@ -1,7 +1,7 @@
 """Building datasets: the synthetic benchmark, SysEx imports, auto-captions.
 
 - :func:`make_default` (alias :func:`make_synthetic`) draws patches from
-  :mod:`fmbench.prior`, renders them, drops duplicates and inaudible renders, splits by
+  :mod:`fmbench.synthetic`, renders them, drops duplicates and inaudible renders, splits by
   content hash and captions each item with :mod:`fmbench.captioner`
   (docs/synthetic-benchmark.md). The real-voice default benchmark is built by
   :mod:`fmbench.corpus`.
@@ -25,7 +25,7 @@ from typing import Any
 from fmbench.dataset import DatasetError, DatasetRow, read_dataset, write_captions, write_dataset
 from fmbench.errors import FmbenchError
 from fmbench.patch.model import Patch
-from fmbench.render import RenderSettings
+from fmbench.render import DEFAULT_RENDERER, RenderSettings
 
 __all__ = [
     "DEFAULT_COLLECTION",
@@ -116,14 +116,14 @@ def make_default(
     test_fraction: float = DEFAULT_TEST_FRACTION,
     max_candidates: int | None = None,
     settings: RenderSettings | None = None,
-    renderer: Any = "dx7",
+    renderer: Any = DEFAULT_RENDERER,
     workers: int = 1,
     progress: bool = False,
 ) -> BuildReport:
     """Generate the default benchmark's data into ``out_dir`` (train.csv, test.csv,
     captions.csv) and return a report.
 
-    Candidate ``i`` is :func:`fmbench.prior.sample_patch` ``(seed, i)``; it becomes item id
+    Candidate ``i`` is :func:`fmbench.synthetic.sample_patch` ``(seed, i)``; it becomes item id
     ``i`` unless it duplicates an earlier candidate, renders inaudible, or its split (by
     content hash) is already full. Generation stops when both splits are full, or after
     ``max_candidates`` candidates (so a prefix of the dataset can be rebuilt on its own).
@@ -131,7 +131,7 @@ def make_default(
     """
     from fmbench.audio import is_inaudible
     from fmbench.captioner import caption_from, describe
-    from fmbench.prior import sample_patch
+    from fmbench.synthetic import sample_patch
 
     settings = settings or RenderSettings()
     rend = _renderer(renderer)
@@ -222,7 +222,7 @@ def import_syx(
     captions: str = "auto",
     render: bool = True,
     settings: RenderSettings | None = None,
-    renderer: Any = "dx7",
+    renderer: Any = DEFAULT_RENDERER,
     workers: int = 1,
     progress: bool = False,
 ) -> BuildReport:
@@ -341,7 +341,7 @@ def caption_dataset(
     audio_dir: str | os.PathLike[str] | None = None,
     render: bool = False,
     settings: RenderSettings | None = None,
-    renderer: Any = "dx7",
+    renderer: Any = DEFAULT_RENDERER,
     workers: int = 1,
     progress: bool = False,
 ) -> dict[str, str]:

@@ -259,14 +259,13 @@ def read_captions(path: str | os.PathLike[str]) -> dict[str, str]:
 
 
 def _atomic_write(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+    from fmbench.files import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["", *header])
         for i, row in enumerate(rows):
             w.writerow([i, *row])
-    os.replace(tmp, path)
     return path
 
 

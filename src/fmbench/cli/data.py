@@ -229,10 +229,10 @@ def describe_cmd(dataset, ids) -> None:
     from fmbench.dataset import read_dataset
     from fmbench.patch.canonical import strip_metadata
     from fmbench.patch.model import Patch
-    from fmbench.render import RenderSettings, resolve_renderer
+    from fmbench.render import DEFAULT_RENDERER, RenderSettings, resolve_renderer
 
     settings = RenderSettings()
-    renderer = resolve_renderer("dx7")
+    renderer = resolve_renderer(DEFAULT_RENDERER)
     for row in read_dataset(dataset):
         if ids and row.id not in ids:
             continue

@@ -30,12 +30,16 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from fmbench.cli.common import os_error_message, workers_option
 from fmbench.errors import FmbenchError
+
+if TYPE_CHECKING:
+    from fmbench.patch.model import Patch
+    from fmbench.render import RenderSettings
 
 MANIFEST = "manifest.jsonl"
 MANIFEST_CSV = "manifest.csv"
@@ -302,13 +306,12 @@ def read_rows(path: Path, fmt: str = "wav", repair: str | None = None) -> Iterat
     )
 
 
-def content_key(patch_hash: str, renderer_identity: str, settings_key: str, fmt: str) -> str:
-    """The identity of one rendered file: what it was made from and how."""
-    h = hashlib.sha256()
-    for part in (patch_hash, renderer_identity, settings_key, fmt):
-        h.update(part.encode())
-        h.update(b"\0")
-    return h.hexdigest()[:32]
+def content_key(patch: Patch, renderer_identity: str, settings: RenderSettings, fmt: str) -> str:
+    """The identity of one rendered file: its render's content key and the file format."""
+    from fmbench.cache import make_key
+    from fmbench.render import render_key
+
+    return make_key(render_key(patch, renderer_identity, settings), fmt)[:32]
 
 
 def _read_manifest(path: Path) -> dict[str, dict[str, Any]]:
@@ -322,12 +325,6 @@ def _read_manifest(path: Path) -> dict[str, dict[str, Any]]:
             if isinstance(rec, dict) and "id" in rec:
                 entries[str(rec["id"])] = rec
     return entries
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    from fmbench.files import atomic_write_text
-
-    atomic_write_text(path, text)
 
 
 def _remove_stale_temporaries(out_dir: Path) -> int:
@@ -373,7 +370,9 @@ def _up_to_date(old: dict[str, Any] | None, key: str, target: Path) -> bool:
 
 
 def _write_manifests(out_dir: Path, entries: list[dict[str, Any]]) -> None:
-    _atomic_text(
+    from fmbench.files import atomic_write_text
+
+    atomic_write_text(
         out_dir / MANIFEST,
         "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries),
     )
@@ -384,13 +383,17 @@ def _write_manifests(out_dir: Path, entries: list[dict[str, Any]]) -> None:
     w.writeheader()
     for e in entries:
         w.writerow({k: ("" if e.get(k) is None else e.get(k)) for k in MANIFEST_FIELDS})
-    _atomic_text(out_dir / MANIFEST_CSV, buf.getvalue())
+    atomic_write_text(out_dir / MANIFEST_CSV, buf.getvalue())
 
 
 @click.command("render")
 @click.argument("input_path", metavar="INPUT", type=click.Path(exists=True))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False))
-@click.option("--renderer", default="dx7", show_default=True, help="Registered renderer name.")
+@click.option(
+    "--renderer",
+    default=None,
+    help="Registered renderer name (default: the built-in DX7 engine).",
+)
 @click.option(
     "--fidelity",
     default=None,
@@ -429,7 +432,7 @@ def _write_manifests(out_dir: Path, entries: list[dict[str, Any]]) -> None:
 def render_cmd(
     input_path: str,
     out_dir: str,
-    renderer: str,
+    renderer: str | None,
     fidelity: str | None,
     sine: str | None,
     workers: int,
@@ -453,8 +456,16 @@ def render_cmd(
     continue (exit status 1 if any failed).
     """
     from fmbench.audio import is_inaudible, write_audio
-    from fmbench.render import RenderSettings, ablate_patch, isolate_patch, render_batch
+    from fmbench.render import (
+        DEFAULT_RENDERER,
+        RenderSettings,
+        ablate_patch,
+        isolate_patch,
+        render_batch,
+    )
     from fmbench.render import resolve_renderer as _resolve
+
+    renderer = renderer or DEFAULT_RENDERER
 
     if ablate is not None and isolate is not None:
         raise FmbenchError("--ablate and --isolate are mutually exclusive")
@@ -527,7 +538,7 @@ def render_cmd(
                 patch = isolate_patch(patch, isolate)
             row.patch = patch
             entry["patch_hash"] = patch.content_hash
-            entry["key"] = content_key(patch.content_hash, identity, settings.key, fmt)
+            entry["key"] = content_key(patch, identity, settings, fmt)
             old = previous.get(row.id)
             if _up_to_date(old, entry["key"], out / row.out_rel) and old is not None:
                 entries.append(old)

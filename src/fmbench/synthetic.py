@@ -1,4 +1,4 @@
-"""A documented prior over musically plausible DX7 patches (the default benchmark's source).
+"""The synthetic benchmark's patch prior: musically plausible DX7 patches drawn by family.
 
 :func:`sample_patch` draws one patch from a *sound family* (pluck, pad, bass, bell, brass,
 organ, keys, lead). Each family fixes:
@@ -16,8 +16,8 @@ organ, keys, lead). Each family fixes:
 
 Everything is drawn from ``numpy.random.Generator`` streams seeded by ``(seed, index)``, so
 item ``i`` of a dataset depends only on the seed and ``i``: any prefix of a dataset can be
-regenerated on its own, bit for bit. ``docs/default-benchmark.md`` describes the prior in
-prose. The operator-slot convention (docs/patch-format.md#operator-order) is handled here:
+regenerated on its own, bit for bit. ``docs/synthetic-benchmark.md`` describes the prior
+in prose. The operator-slot convention (docs/patch-format.md#operator-order) is handled here:
 parameters are chosen per operator number and stored at slot ``6 - op``.
 """
 
