@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from fmbench.audio import Audio, read_audio
+from fmbench.benchmark import load_benchmark
 from fmbench.cache import Cache
 from fmbench.report import encode, figures
 from fmbench.report.leaderboard_page import (
@@ -451,7 +452,8 @@ def test_run_save_audio_then_report_end_to_end(tmp_path, monkeypatch):
     r = CliRunner().invoke(main, ["report", str(run), "-o", str(tmp_path / "rep"), "-q", "-j", "1"])
     assert r.exit_code == 0, r.output
     html = (tmp_path / "rep" / "index.html").read_text()
-    assert "smoke@1" in html and "retrieval" in html
+    smoke = load_benchmark("smoke")
+    assert f"smoke@{smoke.version}" in html and "retrieval" in html
     assert len(list((tmp_path / "rep" / "media").glob("*.mp3"))) == 4
 
 

@@ -39,6 +39,7 @@ class Direction(StrEnum):
 
     @property
     def arrow(self) -> str:
+        """The column-head marker: ↑ when higher is better, ↓ when lower is."""
         return "↑" if self is Direction.HIGHER else "↓"
 
 

@@ -444,8 +444,10 @@ def _nav(root: str, crumbs: str = "") -> str:
 
 
 def _metric_head(column: str, direction: str) -> str:
-    arrow = {"higher": " ↑", "lower": " ↓"}.get(direction, "")
-    return f"{esc(column)}{arrow}"
+    from fmbench.components import Direction
+
+    known = direction in {d.value for d in Direction}
+    return f"{esc(column)} {Direction(direction).arrow}" if known else esc(column)
 
 
 # --------------------------------------------------------------------------------------
