@@ -101,6 +101,7 @@ def test_unavailable_reason_joins_commands_that_run_as_printed():
         "s",
         direction="higher",
         metric_kind="audio",
+        worst=0.0,
         requires=("no_such_module_x", "no_such_module_y"),
         extras=("timbral",),
         providers=(("no_such_module_x", "--no-deps x-dist==1.0"),),

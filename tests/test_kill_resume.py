@@ -48,6 +48,20 @@ def _metrics(run_dir: Path) -> dict:
     return load_summary(run_dir).to_dict()["metrics"]
 
 
+def _processes_naming(path: Path) -> list[int]:
+    """Live processes whose command line names ``path`` (Linux /proc; else none)."""
+    pids = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if str(path).encode() in cmdline and state != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
 def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path):
     # the uninterrupted reference, with its own cache
     ref_dir = tmp_path / "ref"
@@ -67,6 +81,11 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path):
         pytest.skip("the run finished before it could be killed (machine too fast)")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    # its worker processes die with it (none is left holding the run directory)
+    deadline = time.time() + 20
+    while _processes_naming(run_dir) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not _processes_naming(run_dir), "orphaned workers outlived the killed run"
     assert not RunDir(run_dir).is_complete()
     done_before = {p: p.stat().st_mtime_ns for p in (cache / "render").glob("*/*.npz")}
     generated = (run_dir / "generations.jsonl").read_text()

@@ -397,6 +397,7 @@ def test_corrupt_checkpoint_stops_a_run_before_any_work(tmp_path, monkeypatch):
             "m",
             direction="higher",
             metric_kind="audio",
+            worst=0.0,
             model_files=(ckpt,),
         )
     )

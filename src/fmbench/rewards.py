@@ -464,20 +464,15 @@ class RewardPool:
     """
 
     def __init__(self, workers: int | None = None, *, start_method: str | None = None) -> None:
-        import multiprocessing
         import weakref
-        from concurrent.futures import ProcessPoolExecutor
 
-        from fmbench.executor import default_workers
+        from fmbench.executor import ExecutorError, default_workers, process_pool
 
         self.workers = max(1, int(workers or default_workers()))
-        methods = multiprocessing.get_all_start_methods()
-        method = start_method or ("fork" if "fork" in methods else "spawn")
-        if method not in methods:
-            raise RewardError(f"start method {method!r} is not available here: {methods}")
-        self._pool: Any = ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context(method)
-        )
+        try:
+            self._pool: Any = process_pool(self.workers, start_method)
+        except ExecutorError as exc:
+            raise RewardError(str(exc)) from None
         self._finalizer = weakref.finalize(self, self._pool.shutdown, cancel_futures=True)
         self._pids = set(self._pool.map(_worker_pid, range(self.workers)))
         self._pids |= set(getattr(self._pool, "_processes", None) or ())

@@ -206,6 +206,26 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+#: file descriptors of the run-directory locks this process holds (see RunDir.lock)
+_HELD_LOCKS: set[int] = set()
+
+
+def _drop_inherited_locks() -> None:
+    """After a fork, the child closes its copies of the parent's lock descriptors: the
+    lock belongs to the writing process alone, and a worker that outlives a killed parent
+    must not keep the run directory locked."""
+    for fd in _HELD_LOCKS:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
 class RunDir:
     """Owns every file of one run directory (``runs/<run-id>/``).
 
@@ -216,7 +236,8 @@ class RunDir:
     - ``scores/<metric>.json``: one metric's result with the key of everything it was
       computed from (reused on resume only when that key matches);
     - ``samples.csv``, ``summary.json`` and, last, ``manifest.json`` (the completion mark);
-    - ``.lock``: held (``flock``) by the one process writing the run; it dies with it.
+    - ``.lock``: held (``flock``) by the one process writing the run, never by its forked
+      workers; it dies with it.
 
     Typical writer sequence: :meth:`lock`, :meth:`write_config`, generations, scores,
     :meth:`write_samples`, :meth:`write_summary`, then :meth:`write_manifest` (last).
@@ -251,12 +272,14 @@ class RunDir:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode(), 0)
         self._lock_fd = fd
+        _HELD_LOCKS.add(fd)
 
     def unlock(self) -> None:
         """Release :meth:`lock` (also released automatically when the process exits)."""
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None and fd in _HELD_LOCKS:  # not a copy dropped after a fork
+            _HELD_LOCKS.discard(fd)
+            os.close(fd)
 
     # -- configuration, generations, scores -------------------------------------------
     @property

@@ -436,7 +436,6 @@ class _ForkedScoring:
 
 
 def _fork_pool(workers: int) -> Any:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from fmbench.executor import process_pool
 
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    return process_pool(workers, "fork")
