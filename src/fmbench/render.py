@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fmbench.audio import MAX_AUDIO_SECONDS, MAX_SAMPLE_RATE, Audio, audio_problem
+from fmbench.audio import (
+    MAX_AUDIO_SECONDS,
+    MAX_SAMPLE_RATE,
+    Audio,
+    AudioFileError,
+    StoredAudio,
+    audio_problem,
+)
 from fmbench.patch.model import Patch
 
 if TYPE_CHECKING:
@@ -269,6 +276,26 @@ def render_batch(
 # -- cached rendering ---------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class CachedRender:
+    """Loads one render from the render cache: the loader behind the :class:`StoredAudio`
+    that :func:`render_with_cache` returns with ``stream=True``."""
+
+    root: str
+    key: str
+
+    def __call__(self) -> np.ndarray:
+        from fmbench.cache import Cache
+
+        stored = Cache(self.root).get("render", self.key)
+        if stored is None:
+            raise AudioFileError(
+                f"render {self.key[:16]} is no longer in the cache at {self.root} (removed "
+                "while a run was using it); run again with --resume to render it anew"
+            )
+        return stored
+
+
 def render_with_cache(
     patches: list[Patch],
     renderer: Any,
@@ -279,44 +306,63 @@ def render_with_cache(
     log: Callable[[str], None] = lambda message: None,
     progress: Callable[[int], Any] | None = None,
     identity: str | None = None,
+    stream: bool = False,
 ) -> tuple[dict[str, Audio], dict[str, str]]:
     """Audio by patch content hash through the render cache (rendering only the misses,
     on ``executor``), and the reason for every patch whose render failed (raised, or
     produced non-finite samples; such renders are never cached). Audio comes back in its
     stored form, so a later read of the cache gives exactly the same samples.
     ``progress(total)`` returns a progress bar for the misses. ``identity`` looks renders
-    up under another renderer identity first (e.g. the one a stored run recorded)."""
+    up under another renderer identity first (e.g. the one a stored run recorded).
+
+    With ``stream=True`` (and an enabled cache) each audio is a :class:`StoredAudio` that
+    reads its samples from the cache when used, and renders flow through the executor's
+    bounded window: memory does not grow with the number of patches."""
+    stream = stream and cache.enabled
     out: dict[str, Audio] = {}
     failures: dict[str, str] = {}
     missing: list[Patch] = []
+
+    def keep(p: Patch, key: str, stored: np.ndarray) -> None:
+        audio = unpack_render(stored, settings)
+        if stream:
+            audio = StoredAudio.of(audio, CachedRender(str(cache.root), key))
+        out[p.content_hash] = audio
+
     for p in patches:
-        stored = cache.get("render", render_key(p, identity or renderer.identity, settings))
+        key = render_key(p, identity or renderer.identity, settings)
+        stored = cache.get("render", key)
         if stored is None:
             missing.append(p)
         else:
-            out[p.content_hash] = unpack_render(stored, settings)
+            keep(p, key, stored)
     if not missing:
         return out, failures
     log(f"rendering {len(missing)} patches ({len(out)} cached)")
     bar = progress(len(missing)) if progress is not None else contextlib.nullcontext()
+
+    def finish(p: Patch, audio: Audio | str) -> None:
+        problem = audio if isinstance(audio, str) else audio_problem(audio)
+        if isinstance(audio, str) or problem is not None:
+            failures[p.content_hash] = f"render failed: {problem}"
+        else:
+            # the stored form, so a resumed run sees exactly the same audio
+            key = render_key(p, renderer.identity, settings)
+            stored = pack_render(audio, settings)
+            cache.put("render", key, stored)
+            keep(p, key, stored)
+        if bar is not None and hasattr(bar, "update"):
+            bar.update(1)
+
     with bar:
+        done = 0
         try:
-            results: list[Audio | str] = list(
-                render_batch(missing, settings, renderer=renderer, executor=executor)
-            )
+            for audio in render_batch(missing, settings, renderer=renderer, executor=executor):
+                finish(missing[done], audio)
+                done += 1
         except Exception:  # noqa: BLE001 - find the failing patches one by one
-            results = [_render_or_reason(renderer, settings, p) for p in missing]
-        for p, audio in zip(missing, results, strict=True):
-            problem = audio if isinstance(audio, str) else audio_problem(audio)
-            if isinstance(audio, str) or problem is not None:
-                failures[p.content_hash] = f"render failed: {problem}"
-            else:
-                stored = pack_render(audio, settings)
-                cache.put("render", render_key(p, renderer.identity, settings), stored)
-                # the stored form, so a resumed run sees exactly the same audio
-                out[p.content_hash] = unpack_render(stored, settings)
-            if bar is not None and hasattr(bar, "update"):
-                bar.update(1)
+            for p in missing[done:]:
+                finish(p, _render_or_reason(renderer, settings, p))
     return out, failures
 
 

@@ -59,7 +59,7 @@ def parse_output(output: GeneratorOutput, sample: Sample, *, repair: str | None 
 
 def _read_direct_audio(path: str, sample: Sample) -> None:
     """Audio a text-to-audio system produced: valid only when readable and finite."""
-    from fmbench.audio import audio_problem, read_audio
+    from fmbench.audio import AudioFileSamples, StoredAudio, audio_problem, read_audio
 
     try:
         audio = read_audio(path)
@@ -70,5 +70,6 @@ def _read_direct_audio(path: str, sample: Sample) -> None:
     if problem is not None:
         sample.parse_error = f"unusable audio file {path}: {problem}"
         return
-    sample.audio = audio
+    # read again from the file when a metric uses it: a run holds no audio per item
+    sample.audio = StoredAudio.of(audio, AudioFileSamples(str(path)))
     sample.direct_audio = True

@@ -1,7 +1,9 @@
 """The render stage: patches → audio, through the content-addressed render cache.
 
 Generated and (when a metric needs it) reference patches are rendered once per distinct
-content; a render is reused from the cache when patch, renderer identity and settings
+content, streaming through the executor's bounded window; samples hold
+:class:`~fmbench.audio.StoredAudio` handles that read the cache when a metric uses them,
+so a run holds no audio per item. A render is reused from the cache when patch, renderer identity and settings
 are identical (:func:`fmbench.render.render_key`). A render that raises or produces
 non-finite samples is a recorded failure of that item. Under ``score-as-failure`` every
 item without generated audio is given silence, so audio metrics still see every item.
@@ -49,7 +51,14 @@ def render_samples(
             if s.reference_patch is not None:
                 jobs.setdefault(s.reference_patch.content_hash, s.reference_patch)
     audio, failures = render_with_cache(
-        list(jobs.values()), renderer, settings, cache, executor, log=log, progress=progress
+        list(jobs.values()),
+        renderer,
+        settings,
+        cache,
+        executor,
+        log=log,
+        progress=progress,
+        stream=True,
     )
     silence = Audio(np.zeros(settings.num_samples, dtype=np.float32), settings.sample_rate)
     for s in samples:
