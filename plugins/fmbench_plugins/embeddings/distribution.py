@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,19 @@ from fmbench.contracts import MetricResult, Sample
 from fmbench.errors import FmbenchError
 
 VERSION = "0.1.0"
-_BLOCK = 2048
+#: rows per block of a pairwise computation (a 1024 × 1024 block is 8 MB in float64)
+_BLOCK = 1024
+#: the most distances one block holds, so memory stays flat however many rows a set has
+_BLOCK_ELEMENTS = 1 << 20
+#: up to this many pairwise distances the median is selected in memory; above it, by
+#: counting passes over the blocks (exact, bounded memory)
+_MEDIAN_IN_MEMORY = 1 << 20
+
+
+def _rows_per_block(n_cols: int) -> int:
+    """Rows of a block against ``n_cols`` columns: at most :data:`_BLOCK`, and at most
+    :data:`_BLOCK_ELEMENTS` distances in all."""
+    return max(1, min(_BLOCK, _BLOCK_ELEMENTS // max(1, n_cols)))
 
 
 # -- pure functions ------------------------------------------------------------------
@@ -120,18 +132,67 @@ def _lower_median(sq: np.ndarray) -> float:
     return math.sqrt(float(np.partition(sq, k)[k]))  # sqrt is monotone: same element
 
 
+def _pair_blocks(x: np.ndarray) -> Iterator[np.ndarray]:
+    """The squared distances of every unordered pair of rows of ``x``, block by block."""
+    n = len(x)
+    for i in range(0, n, _BLOCK):
+        rows = x[i : i + _BLOCK]
+        for j in range(i, n, _rows_per_block(len(rows))):
+            cols = x[j : j + _rows_per_block(len(rows))]
+            d = _sq_dists(rows, cols)
+            # keep pairs (i + r, j + c) with j + c > i + r
+            yield d[(j + np.arange(len(cols)))[None, :] > (i + np.arange(len(rows)))[:, None]]
+
+
+def _select_pair_sq(x: np.ndarray, k: int) -> float:
+    """The ``k``-th smallest (0-based) pairwise squared distance of the rows of ``x``,
+    exactly, holding at most :data:`_MEDIAN_IN_MEMORY` values: passes that count the
+    distances in 65,536 bins narrow the range down to one bin, whose values are then
+    selected in memory."""
+    lo, hi = math.inf, -math.inf
+    for v in _pair_blocks(x):
+        if v.size:
+            lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
+    below = 0  # distances known to be smaller than lo
+    bins = 1 << 16
+    while lo < hi:
+        scale = bins / (hi - lo)
+
+        def bin_of(v: np.ndarray, lo: float = lo, scale: float = scale) -> np.ndarray:
+            # monotone in v: a bin holds exactly the values between its min and its max
+            return np.minimum(((v - lo) * scale).astype(np.int64), bins - 1)
+
+        counts = np.zeros(bins, np.int64)
+        for v in _pair_blocks(x):
+            v = v[(v >= lo) & (v <= hi)]
+            counts += np.bincount(bin_of(v), minlength=bins)
+        cum = np.cumsum(counts)
+        b = int(np.searchsorted(cum, k - below, side="right"))
+        before = below + (int(cum[b - 1]) if b else 0)
+        inside = [v[bin_of(v) == b] for v in _pair_blocks(x) if v.size]
+        if counts[b] <= _MEDIAN_IN_MEMORY:
+            values = np.concatenate([v[(v >= lo) & (v <= hi)] for v in inside])
+            return float(np.partition(values, k - before)[k - before])
+        # too many values in one bin: narrow the range to that bin and count again
+        in_range = [v[(v >= lo) & (v <= hi)] for v in inside]
+        lo = min(float(v.min()) for v in in_range if v.size)
+        hi = max(float(v.max()) for v in in_range if v.size)
+        below = before
+    return lo
+
+
 def median_pairwise_distance(x: np.ndarray) -> float:
     """Median of the n(n−1)/2 Euclidean distances between rows of ``x``; the *lower*
-    middle value when the count is even (as ``torch.median``)."""
+    middle value when the count is even (as ``torch.median``). Memory stays bounded for
+    any n (large sets are counted in passes, see :func:`_select_pair_sq`)."""
     x = np.asarray(x, np.float64)
     x = x - x.mean(axis=0)  # distances are translation-invariant; centring limits cancellation
     if len(x) <= _BLOCK:
         return _median_of_sq(_sq_dists(x))
-    parts = []
-    for i in range(0, len(x), _BLOCK):
-        d = _sq_dists(x[i : i + _BLOCK], x[i:])
-        parts.append(d[np.arange(len(x) - i)[None, :] > np.arange(len(d))[:, None]])
-    return _lower_median(np.concatenate(parts))
+    pairs = len(x) * (len(x) - 1) // 2
+    if pairs <= _MEDIAN_IN_MEMORY:
+        return _lower_median(np.concatenate(list(_pair_blocks(x))))
+    return math.sqrt(_select_pair_sq(x, (pairs - 1) // 2))  # sqrt is monotone
 
 
 def _exp_sum(d: np.ndarray, gamma: float) -> float:
@@ -140,10 +201,12 @@ def _exp_sum(d: np.ndarray, gamma: float) -> float:
 
 
 def _kernel_sum(a: np.ndarray, b: np.ndarray, gamma: float) -> float:
-    """``Σ_ij exp(−γ‖a_i − b_j‖²)``."""
+    """``Σ_ij exp(−γ‖a_i − b_j‖²)``, in blocks of bounded size."""
     total = 0.0
-    for i in range(0, len(a), _BLOCK):
-        total += _exp_sum(_sq_dists(a[i : i + _BLOCK], b), gamma)
+    step = _rows_per_block(len(b))
+    for i in range(0, len(a), step):
+        for j in range(0, len(b), _rows_per_block(step)):
+            total += _exp_sum(_sq_dists(a[i : i + step], b[j : j + _rows_per_block(step)]), gamma)
     return total
 
 
@@ -446,13 +509,23 @@ class KernelAudioDistance(_EmbeddingMetric):
         h = self.kernel_bandwidth(x, y)
         gamma = 1.0 / (2.0 * h**2 + 1e-8)
 
+        def runs(owner: np.ndarray) -> np.ndarray:
+            # where each item's rows start (rows are stacked in item order)
+            return np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+
         def block_sums(a: np.ndarray, oa: np.ndarray, b: np.ndarray, ob: np.ndarray) -> np.ndarray:
+            # out[p, q] = Σ kernel over rows of item p (in a) × rows of item q (in b),
+            # from blocks of at most _BLOCK × _BLOCK rows
             out = np.zeros((n_items, n_items))
-            pb = np.zeros((len(b), n_items))
-            pb[np.arange(len(b)), ob] = 1.0
             for i in range(0, len(a), _BLOCK):
-                k = np.exp(-gamma * _sq_dists(a[i : i + _BLOCK], b)) @ pb
-                np.add.at(out, oa[i : i + _BLOCK], k)
+                oi = oa[i : i + _BLOCK]
+                ri = runs(oi)
+                for j in range(0, len(b), _BLOCK):
+                    oj = ob[j : j + _BLOCK]
+                    rj = runs(oj)
+                    k = np.exp(-gamma * _sq_dists(a[i : i + _BLOCK], b[j : j + _BLOCK]))
+                    k = np.add.reduceat(np.add.reduceat(k, rj, axis=1), ri, axis=0)
+                    out[np.ix_(oi[ri], oj[rj])] += k
             return out
 
         bxx, byy, bxy = block_sums(x, ox, x, ox), block_sums(y, oy, y, oy), block_sums(x, ox, y, oy)

@@ -207,9 +207,16 @@ def test_kad_bandwidth_options(tmp_path):
             KernelAudioDistance(embedder=emb, bandwidth=bad)
 
 
-@pytest.mark.parametrize("block", [4096, 7])
-def test_kad_shared_distances_and_blocks_give_the_same_value(monkeypatch, block):
+@pytest.mark.parametrize(
+    ("block", "elements", "in_memory"),
+    [(4096, 1 << 22, 1 << 22), (7, 1 << 22, 1 << 22), (7, 20, 1 << 22), (7, 20, 50), (7, 20, 3)],
+    ids=["one-block", "blocks", "bounded-blocks", "median-by-counting", "median-narrowed"],
+)
+def test_kad_shared_distances_and_blocks_give_the_same_value(monkeypatch, block, elements, in_memory):
     import fmbench_plugins.embeddings.distribution as dist
+
+    monkeypatch.setattr(dist, "_BLOCK_ELEMENTS", elements)
+    monkeypatch.setattr(dist, "_MEDIAN_IN_MEMORY", in_memory)
 
     rng = np.random.default_rng(5)
     x = rng.standard_normal((40, 6)) + 10.0  # an offset: centring must not change values
@@ -237,6 +244,18 @@ def test_kad_shared_distances_and_blocks_give_the_same_value(monkeypatch, block)
     assert kernel_audio_distance_bandwidth(x, y, 2.5) == pytest.approx((brute(2.5), 2.5))
     with pytest.raises(ValueError, match="bandwidth"):
         kernel_audio_distance_bandwidth(x, y, "median")
+
+
+def test_median_by_counting_handles_ties_and_identical_rows(monkeypatch):
+    import fmbench_plugins.embeddings.distribution as dist
+
+    monkeypatch.setattr(dist, "_BLOCK", 4)
+    monkeypatch.setattr(dist, "_MEDIAN_IN_MEMORY", 2)
+    same = np.ones((9, 3))  # every distance is 0
+    assert median_pairwise_distance(same) == 0.0
+    grid = np.repeat(np.arange(4.0), 5)[:, None]  # many equal distances
+    d = np.abs(grid - grid.T)[np.triu_indices(len(grid), 1)]
+    assert median_pairwise_distance(grid) == float(np.sort(d)[(len(d) - 1) // 2])
 
 
 def test_kad_identical_silent_sets_do_not_divide_by_zero(tmp_path):

@@ -42,7 +42,11 @@ def _samples(n: int, seed: int = 0) -> list[Sample]:
     ],
     ids=["fad", "kad"],
 )
-def test_resampler_matches_score_on_the_resampled_list(metric):
+@pytest.mark.parametrize("block", [2048, 5])  # 5: item rows straddle the blocks
+def test_resampler_matches_score_on_the_resampled_list(metric, block, monkeypatch):
+    import fmbench_plugins.embeddings.distribution as dist
+
+    monkeypatch.setattr(dist, "_BLOCK", block)
     m = metric()
     samples = _samples(12)
     on = m.resampler(samples)
