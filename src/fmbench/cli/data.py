@@ -62,6 +62,33 @@ def make_default_cmd(out, seed, n_train, n_test, max_candidates, workers, progre
     click.echo(_summary(report))
 
 
+@data_group.command("ship-reference")
+@click.argument("benchmark")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="output file (default: the package's data/reference/BENCHMARK.npz)",
+)
+@_render_pool_options
+def ship_reference_cmd(benchmark, out, workers, progress) -> None:
+    """Compute BENCHMARK's reference side once, for shipping with the package.
+
+    Scores the benchmark's references against themselves with its default metrics and
+    empty caches, and writes what the metrics cached (features, envelopes, embeddings of
+    the reference renders; not the renders) to one file. Every cache reads that file as
+    a read-only layer, so a cold run computes only the generated side. Entries are keyed
+    by audio content and metric identity: nothing stale can be used.
+    """
+    from fmbench.run.reference import ship_reference
+
+    path, counts = ship_reference(benchmark, out, workers=workers, progress=progress)
+    size = path.stat().st_size / 1e6
+    detail = ", ".join(f"{ns} {n}" for ns, n in counts.items()) or "nothing"
+    click.echo(f"wrote {path} ({size:.2f} MB): {detail}")
+
+
 def _load_captioner(spec: str | None):
     if not spec:
         return None

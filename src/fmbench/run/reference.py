@@ -1,0 +1,81 @@
+"""The reference side of a benchmark, computed once and shipped with the package.
+
+:func:`ship_reference` scores a benchmark's references against themselves and keeps what
+the metrics cached about them (features, envelopes, embeddings: never the renders). The
+file it writes is the read-only layer behind every :class:`fmbench.cache.Cache`, so a cold
+run of a built-in benchmark computes only the generated side
+(``fmbench data ship-reference BENCHMARK`` rebuilds it; a test recomputes it).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: cache namespaces that never go into the shipped layer: renders (large, and a run renders
+#: its references anyway) and compiled code
+NOT_SHIPPED = frozenset({"render", "numba"})
+
+
+def ship_reference(
+    benchmark: str,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    metrics: tuple[str, ...] | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+) -> tuple[Path, dict[str, int]]:
+    """Score ``benchmark``'s reference against itself (the ``oracle`` generator, the
+    benchmark's default metrics, or ``metrics``) with every cache empty and the shipped layer ignored,
+    and write every cached entry but renders to ``out`` (default
+    ``fmbench/data/reference/<benchmark>.npz``). Returns the file and the entry count
+    per cache namespace. What a metric caches is keyed by audio content and component
+    identity, so the file holds exactly the reference-side work, valid wherever the
+    references render to the same audio."""
+    import tempfile
+
+    import numpy as np
+
+    from fmbench import cache as cache_mod
+    from fmbench.benchmark import load_benchmark
+    from fmbench.cache import Cache, shipped_member
+    from fmbench.files import atomic_path
+    from fmbench.run.runner import RunConfig, Runner
+
+    bench = load_benchmark(benchmark)
+    target = Path(out) if out is not None else cache_mod.SHIPPED_DIR / f"{bench.name}.npz"
+    saved_env, saved_layer = os.environ.get("FMBENCH_CACHE"), cache_mod._shipped
+    with tempfile.TemporaryDirectory(prefix="fmbench-ship-") as tmp:
+        root = Path(tmp) / "cache"
+        os.environ["FMBENCH_CACHE"] = str(root)  # the metrics' own caches start empty too
+        cache_mod._shipped = {}  # compute everything, reuse nothing shipped
+        try:
+            config = RunConfig(
+                benchmark=benchmark, generator="oracle", metrics=metrics, workers=workers, n_boot=2
+            )
+            Runner(
+                config, run_dir=Path(tmp) / "run", benchmark=bench, cache=Cache(root),
+                progress=progress,
+            ).run()  # fmt: skip
+        finally:
+            cache_mod._shipped = saved_layer
+            if saved_env is None:
+                os.environ.pop("FMBENCH_CACHE", None)
+            else:
+                os.environ["FMBENCH_CACHE"] = saved_env
+        entries: dict[str, np.ndarray] = {}
+        counts: dict[str, int] = {}
+        for namespace in sorted(p for p in root.iterdir() if p.is_dir()):
+            if namespace.name in NOT_SHIPPED:
+                continue
+            cache = Cache(root)
+            for path in sorted(namespace.glob("*/*.npz")):
+                value = cache.get(namespace.name, path.stem)
+                if value is not None:
+                    entries[shipped_member(namespace.name, path.stem)] = value
+                    counts[namespace.name] = counts.get(namespace.name, 0) + 1
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp_path, open(tmp_path, "wb") as f:
+        np.savez_compressed(f, **entries)
+    cache_mod._shipped = None  # read the new file on next use
+    return target, counts
