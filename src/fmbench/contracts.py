@@ -209,7 +209,9 @@ class SupportsSetup(Protocol):
 class SupportsResampler(Protocol):
     """Optional on set-level metrics: do the expensive work once (e.g. embedding) and
     return ``f(indices) -> {column: value}``, equal to scoring ``[samples[i] for i in
-    indices]``; the runner's interval estimate calls it many times."""
+    indices]``; the runner's interval estimate calls it many times. ``f`` may also carry
+    ``f.many(list of index arrays) -> list of {column: value}``, which the interval
+    estimate then calls once with every subsample."""
 
     def resampler(self, samples: Sequence[Sample]) -> Callable[[np.ndarray], dict[str, float]]:
         """The fast re-scoring function over subsets of ``samples``."""

@@ -185,6 +185,10 @@ def set_ci(
       legitimate estimate of a distance near 0, not an error.
     * It always contains the point estimate ``fn(all items)`` (widened to it if needed).
 
+    ``fn`` may also offer ``fn.many(list of index arrays) -> values``: all subsamples in
+    one call (a statistic whose subsamples share one expensive pass, e.g. KAD's kernel
+    sums over a large set, computes them together in bounded memory).
+
     Deterministic for a given ``seed``. Returns ``(nan, nan)`` when ``n_items`` < 2, when
     the full-set value is not finite, or when fewer than 2 subsamples give a finite value
     (subsamples where ``fn`` returns NaN are skipped).
@@ -197,10 +201,10 @@ def set_ci(
         return math.nan, math.nan
     m = n_items // 2
     rng = np.random.default_rng(seed)
-    subs = np.array(
-        [float(fn(np.sort(rng.permutation(n_items)[:m]))) for _ in range(n_boot)],
-        dtype=np.float64,
-    )
+    draws = [np.sort(rng.permutation(n_items)[:m]) for _ in range(n_boot)]
+    many = getattr(fn, "many", None)
+    values = many(draws) if callable(many) else [fn(ix) for ix in draws]
+    subs = np.array([float(v) for v in values], dtype=np.float64)
     subs = subs[np.isfinite(subs)]
     if subs.size < 2:
         return math.nan, math.nan

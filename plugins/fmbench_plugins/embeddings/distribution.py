@@ -483,66 +483,134 @@ class KernelAudioDistance(_EmbeddingMetric):
         return result
 
     def resampler(self, samples: Sequence[Sample]) -> Callable[[np.ndarray], dict[str, float]]:
-        """Embed and build the kernel once; return ``f(indices) -> {"kad": value}`` for
-        bootstrap resamples of items (with repetition).
+        """Embed once and hold the bandwidth; return ``f(indices) -> {"kad": value}`` for
+        resamples of items (with repetition), with ``f.many`` for a batch of them.
 
         The kernel bandwidth is held at its value on the full sets (a resample changes
         the data, not the kernel), and the unbiased sums exclude only the diagonal of
         row *positions*, so a resampled duplicate row pairs with its copy as in ``score``
-        on the resampled list. Uses item-block kernel sums: ``O(items²)`` per resample.
+        on the resampled list. Up to :data:`ITEM_MATRIX_MAX` items, item-by-item kernel
+        sums are built once (``O(items²)`` memory) and each resample costs ``O(items²)``;
+        above it, ``many`` computes every resample's sums in one pass over row blocks, in
+        memory that grows only with ``items × resamples``.
         """
         scratch = MetricResult()
         ref, gen = self.embed_sides(samples, scratch)
-        n_items = len(samples)
+        return _KadResampler(ref, gen, len(samples), self.kernel_bandwidth, self.column)
 
-        def stack(side: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
-            rows = [e for e in side if e is not None]
-            owner = np.concatenate(
-                [np.full(len(e), i) for i, e in enumerate(side) if e is not None] or [[]]
-            ).astype(np.int64)
-            return (np.concatenate(rows) if rows else np.zeros((0, 1))), owner
 
-        x, ox = stack(ref)
-        y, oy = stack(gen)
-        if len(x) < 2 or len(y) < 2:
-            return lambda indices: {self.column: math.nan}
-        h = self.kernel_bandwidth(x, y)
-        gamma = 1.0 / (2.0 * h**2 + 1e-8)
+#: above this many items the KAD resampler streams instead of holding items × items sums
+ITEM_MATRIX_MAX = 1024
 
-        def runs(owner: np.ndarray) -> np.ndarray:
-            # where each item's rows start (rows are stacked in item order)
-            return np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
 
-        def block_sums(a: np.ndarray, oa: np.ndarray, b: np.ndarray, ob: np.ndarray) -> np.ndarray:
-            # out[p, q] = Σ kernel over rows of item p (in a) × rows of item q (in b),
-            # from blocks of at most _BLOCK × _BLOCK rows
-            out = np.zeros((n_items, n_items))
-            for i in range(0, len(a), _BLOCK):
-                oi = oa[i : i + _BLOCK]
-                ri = runs(oi)
-                for j in range(0, len(b), _BLOCK):
-                    oj = ob[j : j + _BLOCK]
-                    rj = runs(oj)
-                    k = np.exp(-gamma * _sq_dists(a[i : i + _BLOCK], b[j : j + _BLOCK]))
-                    k = np.add.reduceat(np.add.reduceat(k, rj, axis=1), ri, axis=0)
-                    out[np.ix_(oi[ri], oj[rj])] += k
-            return out
+def _stack(side: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of one side's embeddings, and the item each row belongs to (ascending)."""
+    rows = [e for e in side if e is not None]
+    owner = np.concatenate(
+        [np.full(len(e), i) for i, e in enumerate(side) if e is not None] or [[]]
+    ).astype(np.int64)
+    return (np.concatenate(rows) if rows else np.zeros((0, 1))), owner
 
-        bxx, byy, bxy = block_sums(x, ox, x, ox), block_sums(y, oy, y, oy), block_sums(x, ox, y, oy)
-        rx = np.bincount(ox, minlength=n_items).astype(np.float64)
-        ry = np.bincount(oy, minlength=n_items).astype(np.float64)
 
-        def on(indices: np.ndarray) -> dict[str, float]:
-            c = np.bincount(np.asarray(indices), minlength=n_items).astype(np.float64)
-            m, n = float(c @ rx), float(c @ ry)
+def _runs(owner: np.ndarray) -> np.ndarray:
+    """Where each item's rows start in a block of rows stacked in item order."""
+    return np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+
+
+class _KadResampler:
+    """KAD over item resamples (see :meth:`KernelAudioDistance.resampler`)."""
+
+    def __init__(
+        self,
+        ref: list[np.ndarray | None],
+        gen: list[np.ndarray | None],
+        n_items: int,
+        bandwidth: Callable[[np.ndarray, np.ndarray], float],
+        column: str,
+    ) -> None:
+        self.n_items, self.column = n_items, column
+        self.x, self.ox = _stack(ref)
+        self.y, self.oy = _stack(gen)
+        self.rx = np.bincount(self.ox, minlength=n_items).astype(np.float64)
+        self.ry = np.bincount(self.oy, minlength=n_items).astype(np.float64)
+        self.usable = len(self.x) >= 2 and len(self.y) >= 2
+        self.blocks: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        if not self.usable:
+            return
+        h = bandwidth(self.x, self.y)
+        self.gamma = 1.0 / (2.0 * h**2 + 1e-8)
+        if n_items <= ITEM_MATRIX_MAX:
+            self.blocks = (
+                self._item_sums(self.x, self.ox, self.x, self.ox),
+                self._item_sums(self.y, self.oy, self.y, self.oy),
+                self._item_sums(self.x, self.ox, self.y, self.oy),
+            )
+
+    def _kernel_blocks(
+        self, a: np.ndarray, oa: np.ndarray, b: np.ndarray, ob: np.ndarray, symmetric: bool
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, float]]:
+        """``(items of a, items of b, item-summed kernel block, weight)`` over blocks of at
+        most ``_BLOCK`` × ``_BLOCK`` rows; with ``symmetric`` (a is b) only blocks on or
+        above the diagonal, those above weighted 2."""
+        for i in range(0, len(a), _BLOCK):
+            oi = oa[i : i + _BLOCK]
+            ri = _runs(oi)
+            for j in range(i if symmetric else 0, len(b), _BLOCK):
+                oj = ob[j : j + _BLOCK]
+                rj = _runs(oj)
+                k = np.exp(-self.gamma * _sq_dists(a[i : i + _BLOCK], b[j : j + _BLOCK]))
+                k = np.add.reduceat(np.add.reduceat(k, rj, axis=1), ri, axis=0)
+                yield oi[ri], oj[rj], k, (2.0 if symmetric and j != i else 1.0)
+
+    def _item_sums(self, a: np.ndarray, oa: np.ndarray, b: np.ndarray, ob: np.ndarray):
+        out = np.zeros((self.n_items, self.n_items))
+        for ii, jj, k, _ in self._kernel_blocks(a, oa, b, ob, symmetric=False):
+            out[np.ix_(ii, jj)] += k
+        return out
+
+    def _weighted_sums(
+        self, a: np.ndarray, oa: np.ndarray, b: np.ndarray, ob: np.ndarray, c: np.ndarray
+    ) -> np.ndarray:
+        """``c_r · K · c_r`` for every row ``c_r`` of ``c`` (resamples × items), where K
+        holds the item-by-item kernel sums, without ever holding K."""
+        total = np.zeros(len(c))
+        symmetric = a is b
+        for ii, jj, k, weight in self._kernel_blocks(a, oa, b, ob, symmetric):
+            total += weight * np.einsum("ri,ij,rj->r", c[:, ii], k, c[:, jj], optimize=True)
+        return total
+
+    def _values(self, c: np.ndarray, sxx: np.ndarray, syy: np.ndarray, sxy: np.ndarray):
+        out = []
+        for r in range(len(c)):
+            m, n = float(c[r] @ self.rx), float(c[r] @ self.ry)
             if m < 2 or n < 2:
-                return {self.column: math.nan}
-            kxx = (c @ bxx @ c - m) / (m * (m - 1))
-            kyy = (c @ byy @ c - n) / (n * (n - 1))
-            kxy = (c @ bxy @ c) / (m * n)
-            return {self.column: float(100.0 * (kxx + kyy - 2.0 * kxy))}
+                out.append({self.column: math.nan})
+                continue
+            kxx = (sxx[r] - m) / (m * (m - 1))
+            kyy = (syy[r] - n) / (n * (n - 1))
+            kxy = sxy[r] / (m * n)
+            out.append({self.column: float(100.0 * (kxx + kyy - 2.0 * kxy))})
+        return out
 
-        return on
+    def many(self, draws: Sequence[np.ndarray]) -> list[dict[str, float]]:
+        """KAD on each index set of ``draws``."""
+        if not self.usable:
+            return [{self.column: math.nan} for _ in draws]
+        c = np.zeros((len(draws), self.n_items))
+        for r, ix in enumerate(draws):
+            c[r] = np.bincount(np.asarray(ix, dtype=np.int64), minlength=self.n_items)
+        if self.blocks is not None:
+            sums = [np.einsum("ri,ij,rj->r", c, b, c, optimize=True) for b in self.blocks]
+        else:
+            sums = [
+                self._weighted_sums(self.x, self.ox, self.x, self.ox, c),
+                self._weighted_sums(self.y, self.oy, self.y, self.oy, c),
+                self._weighted_sums(self.x, self.ox, self.y, self.oy, c),
+            ]
+        return self._values(c, *sums)
+
+    def __call__(self, indices: np.ndarray) -> dict[str, float]:
+        return self.many([indices])[0]
 
 
 class KlDivergence(_EmbeddingMetric):

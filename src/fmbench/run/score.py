@@ -306,7 +306,14 @@ class Scorer:
     # -- set-level intervals ---------------------------------------------------------
     def _set_intervals(self, scored: ScoredMetric, metric: Any, subset: list[Sample]) -> None:
         """Intervals of the set-level outputs (:func:`fmbench.stats.set_ci`), over all the
-        scored items and over the valid ones, computed while the metric is loaded."""
+        scored items and over the valid ones, computed while the metric is loaded (with
+        one BLAS thread: hundreds of small subsample computations)."""
+        from fmbench.executor import single_threaded_math
+
+        with single_threaded_math():
+            self._set_intervals_of(scored, metric, subset)
+
+    def _set_intervals_of(self, scored: ScoredMetric, metric: Any, subset: list[Sample]) -> None:
         from fmbench.stats import set_ci
 
         valid_pool = [s for s in subset if s.valid]
@@ -327,13 +334,30 @@ class Scorer:
                 scored.set_valid_only[column] = (math.nan, math.nan, math.nan, len(valid_pool))
 
 
+@dataclass
+class _ResampledValue:
+    """One column of a metric's resampler as ``f(indices) -> value``, with ``many`` for a
+    batch of index sets (the resampler's own batch path where it offers ``many``)."""
+
+    on: Callable[[np.ndarray], dict[str, float]]
+    column: str
+
+    def __call__(self, ix: np.ndarray) -> float:
+        return float(self.on(np.asarray(ix)).get(self.column, math.nan))
+
+    def many(self, draws: list[np.ndarray]) -> list[float]:
+        batch = getattr(self.on, "many", None)
+        if callable(batch):
+            return [float(r.get(self.column, math.nan)) for r in batch(draws)]
+        return [self(ix) for ix in draws]
+
+
 def _subset_fn(metric: Any, pool: list[Sample], column: str) -> Callable[[np.ndarray], float]:
     """``f(indices)`` → the metric's set value on those items (its resampler fast path —
     embed once, score index sets — when it has one)."""
     resampler = getattr(metric, "resampler", None)
     if callable(resampler):
-        on = resampler(pool)
-        return lambda ix: float(on(np.asarray(ix)).get(column, math.nan))
+        return _ResampledValue(resampler(pool), column)
 
     def recompute(ix: np.ndarray) -> float:
         try:

@@ -212,7 +212,9 @@ def test_kad_bandwidth_options(tmp_path):
     [(4096, 1 << 22, 1 << 22), (7, 1 << 22, 1 << 22), (7, 20, 1 << 22), (7, 20, 50), (7, 20, 3)],
     ids=["one-block", "blocks", "bounded-blocks", "median-by-counting", "median-narrowed"],
 )
-def test_kad_shared_distances_and_blocks_give_the_same_value(monkeypatch, block, elements, in_memory):
+def test_kad_shared_distances_and_blocks_give_the_same_value(
+    monkeypatch, block, elements, in_memory
+):
     import fmbench_plugins.embeddings.distribution as dist
 
     monkeypatch.setattr(dist, "_BLOCK_ELEMENTS", elements)

@@ -43,10 +43,12 @@ def _samples(n: int, seed: int = 0) -> list[Sample]:
     ids=["fad", "kad"],
 )
 @pytest.mark.parametrize("block", [2048, 5])  # 5: item rows straddle the blocks
-def test_resampler_matches_score_on_the_resampled_list(metric, block, monkeypatch):
+@pytest.mark.parametrize("item_matrix_max", [1024, 0], ids=["item-sums", "streamed"])
+def test_resampler_matches_score_on_the_resampled_list(metric, block, item_matrix_max, monkeypatch):
     import fmbench_plugins.embeddings.distribution as dist
 
     monkeypatch.setattr(dist, "_BLOCK", block)
+    monkeypatch.setattr(dist, "ITEM_MATRIX_MAX", item_matrix_max)
     m = metric()
     samples = _samples(12)
     on = m.resampler(samples)
@@ -66,3 +68,39 @@ def test_kad_resampler_holds_the_full_set_bandwidth():
     full = m.score(samples)
     assert m.resampler(samples)(np.arange(10))["kad"] == pytest.approx(full.set_values["kad"])
     assert np.isnan(m.resampler(samples[2:3])(np.zeros(1, dtype=int))["kad"])
+
+
+@pytest.mark.parametrize("item_matrix_max", [1024, 0], ids=["item-sums", "streamed"])
+def test_kad_many_equals_one_at_a_time(item_matrix_max, monkeypatch):
+    import fmbench_plugins.embeddings.distribution as dist
+
+    monkeypatch.setattr(dist, "_BLOCK", 4)
+    monkeypatch.setattr(dist, "ITEM_MATRIX_MAX", item_matrix_max)
+    # a fixed bandwidth: the resampler holds the full set's, score() takes the subset's
+    m = KernelAudioDistance(embedder=RowsEmbedder(), cache=Cache(None), bandwidth=1.7)
+    samples = _samples(11)
+    on = m.resampler(samples)
+    rng = np.random.default_rng(2)
+    draws = [np.sort(rng.permutation(11)[:5]) for _ in range(6)] + [np.array([2])]
+    batch = on.many(draws)
+    for ix, got in zip(draws, batch, strict=True):
+        direct = m.score([samples[i] for i in ix]).set_values["kad"]
+        if np.isnan(direct):
+            assert np.isnan(got["kad"])
+        else:
+            assert got["kad"] == pytest.approx(direct, rel=1e-9, abs=1e-12)
+
+
+def test_set_ci_uses_the_batch_and_gives_the_same_interval(monkeypatch):
+    import fmbench_plugins.embeddings.distribution as dist
+
+    from fmbench.run.score import _subset_fn
+    from fmbench.stats import set_ci
+
+    m = KernelAudioDistance(embedder=RowsEmbedder(), cache=Cache(None))
+    samples = _samples(12)
+    fn = _subset_fn(m, samples, "kad")
+    one_by_one = set_ci(lambda ix: fn(ix), len(samples), n_boot=40, seed=3)
+    monkeypatch.setattr(dist, "ITEM_MATRIX_MAX", 0)
+    streamed = set_ci(_subset_fn(m, samples, "kad"), len(samples), n_boot=40, seed=3)
+    assert streamed == pytest.approx(one_by_one, rel=1e-9)
