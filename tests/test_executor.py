@@ -58,3 +58,39 @@ def test_dask_bad_address_is_a_clear_error():
     pytest.importorskip("distributed")
     with pytest.raises(ExecutorError, match="cannot reach the Dask scheduler"):
         get_executor("dask:tcp://127.0.0.1:9", workers=1)
+
+
+def _blas_threads(_: object) -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+
+def _parent_pid(_: object) -> int:
+    import os
+
+    return os.getppid()
+
+
+def test_workers_use_one_blas_thread_and_know_their_parent():
+    import os
+
+    from fmbench.executor import process_pool
+
+    pool = process_pool(2)
+    try:
+        assert all(n == 1 for n in pool.submit(_blas_threads, None).result())
+        assert pool.submit(_parent_pid, None).result() == os.getpid()
+    finally:
+        pool.shutdown()
+
+
+def test_single_threaded_math_restores_the_limits():
+    from threadpoolctl import threadpool_info
+
+    from fmbench.executor import single_threaded_math
+
+    before = [p["num_threads"] for p in threadpool_info()]
+    with single_threaded_math():
+        assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
+    assert [p["num_threads"] for p in threadpool_info()] == before

@@ -49,11 +49,23 @@ class Executor(Protocol):
         ...
 
 
-def _die_with_parent() -> None:
-    """Worker initialiser: on Linux, ask the kernel to kill this worker when the process
-    that started it dies (``kill -9`` included), so no orphaned worker outlives a run and
-    keeps its files or locks open. Elsewhere a no-op."""
+def single_threaded_math() -> Any:
+    """A context in which numpy's BLAS/OpenMP pools use one thread: for many small
+    linear-algebra calls (threads cost more than they give there, and under load far
+    more) and inside worker processes (N workers × M threads would oversubscribe)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1)
+
+
+def _init_worker() -> None:
+    """Worker initialiser: one BLAS thread per worker (the workers are the parallelism),
+    and on Linux the kernel kills this worker when the process that started it dies
+    (``kill -9`` included), so no orphaned worker outlives a run and keeps its files or
+    locks open."""
     import sys
+
+    single_threaded_math()
 
     if not sys.platform.startswith("linux"):
         return
@@ -86,7 +98,7 @@ def process_pool(workers: int, start_method: str | None = None) -> Any:
     return ProcessPoolExecutor(
         max(1, int(workers)),
         mp_context=multiprocessing.get_context(method),
-        initializer=_die_with_parent,
+        initializer=_init_worker,
     )
 
 
