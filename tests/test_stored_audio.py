@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from fmbench import audio as audio_mod
-from fmbench.audio import Audio, AudioFileError, AudioFileSamples, StoredAudio, write_audio
+from fmbench.audio import (
+    Audio,
+    AudioFileError,
+    AudioFileSamples,
+    StoredAudio,
+    audio_problem,
+    write_audio,
+)
 from fmbench.cache import Cache
 from fmbench.executor import LocalExecutor
 from fmbench.patch.model import Patch
@@ -54,11 +61,18 @@ def test_stored_audio_is_the_audio_it_stands_for_without_holding_samples():
     )
     assert stored == real and hash(stored) == hash(real)
     assert stored.duration == pytest.approx(1000 / 16000)
+    assert audio_problem(stored) is None  # checked when stored: no read
     assert load.calls == 0 and "samples" not in vars(stored)
     np.testing.assert_array_equal(stored.samples, real.samples)
     assert not stored.samples.flags.writeable
     assert stored.peak == real.peak and stored.rms == real.rms
     assert load.calls == 1  # later reads come from the per-process memory
+
+
+def test_only_usable_audio_is_stored():
+    bad = Audio(np.array([0.0, np.nan], dtype=np.float32), 16000)
+    with pytest.raises(AudioFileError, match="NaN"):
+        StoredAudio.of(bad, CountingLoad(bad.samples))
 
 
 def test_recent_reads_are_bounded():

@@ -6,6 +6,7 @@ import hashlib
 import os
 import stat
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -115,12 +116,14 @@ _recent_lock = threading.Lock()
 class StoredAudio(Audio):
     """Audio whose samples stay on disk until they are read.
 
-    It holds only its rate, length and ``content_hash``; every read of ``samples`` loads
-    them through ``load`` (a render-cache entry, an audio file) and checks them against
-    the hash, and each process keeps the last :data:`STORED_AUDIO_MEMORY` reads. A run
-    of any size therefore holds no audio per item, and metrics see ordinary
-    :class:`Audio`. ``load`` must be picklable to cross process boundaries and return
-    what :class:`Audio` accepts (float or int16 samples) at ``sample_rate``.
+    It holds only its rate, length, ``content_hash`` and a CRC-32 of the samples; every
+    read of ``samples`` loads them through ``load`` (a render-cache entry, an audio file)
+    and checks them against the CRC (a changed file is an error, never other audio), and
+    each process keeps the last :data:`STORED_AUDIO_MEMORY` reads. A run of any size
+    therefore holds no audio per item, and metrics see ordinary :class:`Audio`. Only
+    audio that passed :func:`audio_problem` is stored. ``load`` must be picklable to
+    cross process boundaries and return what :class:`Audio` accepts (float or int16
+    samples) at ``sample_rate``.
     """
 
     def __init__(
@@ -129,16 +132,32 @@ class StoredAudio(Audio):
         sample_rate: int,
         length: int,
         content_hash: str,
+        crc: int,
     ) -> None:
         object.__setattr__(self, "_load", load)
         object.__setattr__(self, "sample_rate", int(sample_rate))
         object.__setattr__(self, "_length", int(length))
         object.__setattr__(self, "_hash", [content_hash])
+        object.__setattr__(self, "_crc", int(crc))
+        object.__setattr__(self, "_peak", None)
 
     @classmethod
     def of(cls, audio: Audio, load: Callable[[], np.ndarray]) -> StoredAudio:
-        """A stored handle for ``audio``, whose samples ``load`` reproduces exactly."""
-        return cls(load, audio.sample_rate, len(audio), audio.content_hash)
+        """A stored handle for ``audio`` (which must pass :func:`audio_problem`), whose
+        samples ``load`` reproduces exactly."""
+        problem = audio_problem(audio)
+        if problem is not None:
+            raise AudioFileError(f"cannot store unusable audio: {problem}")
+        crc = zlib.crc32(audio.samples.data)
+        stored = cls(load, audio.sample_rate, len(audio), audio.content_hash, crc)
+        object.__setattr__(stored, "_peak", audio.peak)  # the inaudible rule needs no read
+        return stored
+
+    @property
+    def peak(self) -> float:  # noqa: D102 - Audio.peak, remembered when stored
+        if self._peak is None:
+            object.__setattr__(self, "_peak", float(np.max(np.abs(self.samples), initial=0.0)))
+        return self._peak
 
     @property  # type: ignore[override]
     def samples(self) -> np.ndarray:  # noqa: D102 - Audio.samples, loaded on demand
@@ -149,7 +168,7 @@ class StoredAudio(Audio):
                 _recent.move_to_end(key)
                 return cached
         audio = Audio(self._load(), self.sample_rate)
-        if audio.content_hash != key or len(audio) != self._length:
+        if len(audio) != self._length or zlib.crc32(audio.samples.data) != self._crc:
             raise AudioFileError(
                 "stored audio changed on disk while the run was reading it "
                 f"({self._load!r}); run again (with --resume) to recompute it"
@@ -268,11 +287,15 @@ def is_inaudible(audio: Audio, threshold_dbfs: float = INAUDIBLE_PEAK_DBFS) -> b
 
 
 def audio_problem(audio: Audio | None) -> str | None:
-    """Why ``audio`` cannot be analysed (None, empty, NaN/Inf samples), or None if it can."""
+    """Why ``audio`` cannot be analysed (None, empty, NaN/Inf samples), or None if it can.
+    A :class:`StoredAudio` is answered without reading it: only audio that passed this
+    check is stored, and every read is checked against what was stored."""
     if audio is None:
         return "no audio"
     if len(audio) == 0:
         return "empty audio"
+    if isinstance(audio, StoredAudio):
+        return None
     if not np.isfinite(audio.samples).all():
         return "audio contains NaN or infinite samples"
     return None

@@ -235,6 +235,26 @@ def _strict_number(path: str, v: Any, key: str, problems: _Problems) -> None:
         problems.add(path, f"{x} is out of range", v, allowed)
 
 
+def _plain_in_range(key: str, value: Any) -> bool:
+    """Whether ``value`` has exactly the key's shape and holds only plain ints in range:
+    the common case, confirmed without building a path per cell."""
+    lo, hi = RANGES[key]
+    shape = SHAPES[key]
+    if not shape:
+        return type(value) is int and lo <= value <= hi
+    if type(value) is not list or len(value) != shape[0]:
+        return False
+    rows = value if len(shape) == 2 else [value]
+    width = shape[1] if len(shape) == 2 else shape[0]
+    for row in rows:
+        if type(row) is not list or len(row) != width:
+            return False
+        for v in row:
+            if type(v) is not int or not lo <= v <= hi:
+                return False
+    return True
+
+
 def _strict(obj: Any, problems: _Problems) -> None:
     if not isinstance(obj, Mapping):
         problems.add("", f"a patch must be a JSON object, got {_kind(obj)}", obj)
@@ -242,6 +262,8 @@ def _strict(obj: Any, problems: _Problems) -> None:
     for key in KEY_ORDER:
         if key not in obj:
             problems.add(key, "missing key", None, _shape_text(key))
+            continue
+        if _plain_in_range(key, obj[key]):
             continue
         for path, v in _cells(key, obj[key], problems):
             _strict_number(path, v, key, problems)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 #: cache namespaces that never go into the shipped layer: renders (large, and a run renders
 #: its references anyway) and compiled code
@@ -63,7 +64,7 @@ def ship_reference(
                 os.environ.pop("FMBENCH_CACHE", None)
             else:
                 os.environ["FMBENCH_CACHE"] = saved_env
-        entries: dict[str, np.ndarray] = {}
+        entries: dict[str, Any] = {}  # member name → array (Any: savez_compressed's stub)
         counts: dict[str, int] = {}
         for namespace in sorted(p for p in root.iterdir() if p.is_dir()):
             if namespace.name in NOT_SHIPPED:
