@@ -19,32 +19,41 @@ def fresh_layer():
     cache_mod._shipped = None
 
 
-def _shipped_default() -> dict[str, np.ndarray]:
-    with np.load(SHIPPED_DIR / "default.npz", allow_pickle=False) as data:
-        return {name: data[name] for name in data.files}
+def _shipped() -> dict[str, np.ndarray]:
+    """Every shipped entry, read straight from the files."""
+    entries: dict[str, np.ndarray] = {}
+    for path in sorted(SHIPPED_DIR.glob("*.npz")):
+        with np.load(path, allow_pickle=False) as data:
+            entries.update({name: data[name] for name in data.files})
+    return entries
+
+
+def test_the_built_in_benchmarks_reference_sides_ship():
+    assert {p.stem for p in SHIPPED_DIR.glob("*.npz")} == {"dx7-full", "synthetic"}
 
 
 def test_the_shipped_reference_side_is_what_recomputing_it_gives(tmp_path, fresh_layer):
     from fmbench.run.reference import ship_reference
 
-    # smoke is default's first 10 items; score them with default's signal metrics
+    # smoke is default's first 10 items (dx7-full holds all of default's); score them with
+    # default's signal metrics
     metrics = tuple(m for m in load_benchmark("default").metrics if not m.startswith("memo"))
     path, counts = ship_reference("smoke", tmp_path / "smoke.npz", metrics=metrics, workers=1)
     assert counts == {"embeddings": 10, "rms": 10, "timbral": 10}
-    shipped = _shipped_default()
+    shipped = _shipped()
     with np.load(path, allow_pickle=False) as fresh:
         assert fresh.files, "nothing was recomputed"
         missing = [name for name in fresh.files if name not in shipped]
         assert not missing, (
             f"{len(missing)} recomputed entries are not shipped: rebuild with "
-            "`fmbench data ship-reference default`"
+            "`fmbench data ship-reference dx7-full` (default's items are part of it)"
         )
         for name in fresh.files:
             np.testing.assert_allclose(fresh[name], shipped[name], rtol=1e-6, atol=1e-9)
 
 
 def test_every_cache_reads_the_shipped_layer_and_off_means_off(tmp_path, fresh_layer):
-    name, value = next(iter(_shipped_default().items()))
+    name, value = next(iter(_shipped().items()))
     namespace, key = name.split(".", 1)
     got = Cache(tmp_path).get(namespace, key)
     assert got is not None and np.array_equal(got, value)
