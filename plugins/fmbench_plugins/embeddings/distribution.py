@@ -460,13 +460,26 @@ class KernelAudioDistance(_EmbeddingMetric):
             raise FmbenchError(f"kad: a numeric bandwidth must be > 0, got {bandwidth!r}")
         super().__init__(embedder, cache, bandwidth=bandwidth)
         self.bandwidth = bandwidth
+        self._last_median: tuple[str, float] = ("", math.nan)
+
+    def _median(self, rows: np.ndarray) -> float:
+        """:func:`median_pairwise_distance` of ``rows``, remembered for the last set (the
+        score and its interval ask for the same set's median; on a large set each costs
+        several passes over all pairs)."""
+        import hashlib
+
+        rows = np.ascontiguousarray(rows, dtype=np.float64)
+        key = hashlib.sha256(repr(rows.shape).encode() + rows.data).hexdigest()
+        if self._last_median[0] != key:
+            self._last_median = (key, median_pairwise_distance(rows))
+        return self._last_median[1]
 
     def kernel_bandwidth(self, x: np.ndarray, y: np.ndarray) -> float:
         """The kernel bandwidth for reference rows ``x`` and generated rows ``y``."""
         if self.bandwidth == "reference":
-            return median_pairwise_distance(x)
+            return self._median(x)
         if self.bandwidth == "evaluated":
-            return median_pairwise_distance(y)
+            return self._median(y)
         return float(self.bandwidth)
 
     def score(self, samples: Sequence[Sample]) -> MetricResult:
@@ -475,7 +488,12 @@ class KernelAudioDistance(_EmbeddingMetric):
         x, y = self.embed_sets(samples, result)
         if len(x) < 2 or len(y) < 2:
             return _nan(result, self.column, "KAD needs at least 2 embedding rows on each side")
-        value, h = kernel_audio_distance_bandwidth(x, y, self.bandwidth)
+        side = x if self.bandwidth == "reference" else y
+        if isinstance(self.bandwidth, str) and len(side) > _BLOCK:
+            h = self.kernel_bandwidth(x, y)  # large: remembered for the interval's resampler
+            value = kernel_audio_distance(x, y, h)
+        else:
+            value, h = kernel_audio_distance_bandwidth(x, y, self.bandwidth)
         result.details["bandwidth"] = h
         if h == 0.0:
             result.details["note"] = "bandwidth is 0: the rows it was taken from are identical"

@@ -104,3 +104,21 @@ def test_set_ci_uses_the_batch_and_gives_the_same_interval(monkeypatch):
     monkeypatch.setattr(dist, "ITEM_MATRIX_MAX", 0)
     streamed = set_ci(_subset_fn(m, samples, "kad"), len(samples), n_boot=40, seed=3)
     assert streamed == pytest.approx(one_by_one, rel=1e-9)
+
+
+def test_kad_computes_a_large_sets_median_once_for_score_and_interval(monkeypatch):
+    import fmbench_plugins.embeddings.distribution as dist
+    from fmbench_plugins.embeddings.distribution import kernel_audio_distance_bandwidth
+
+    monkeypatch.setattr(dist, "_BLOCK", 4)  # 12 items × 3 rows: a "large" set
+    calls = []
+    real = dist.median_pairwise_distance
+    monkeypatch.setattr(dist, "median_pairwise_distance", lambda r: calls.append(1) or real(r))
+    m = KernelAudioDistance(embedder=RowsEmbedder(), cache=Cache(None))
+    samples = _samples(12)
+    value = m.score(samples).set_values["kad"]
+    on = m.resampler(samples)
+    assert len(calls) == 1
+    x, y = m.embed_sets(samples, dist.MetricResult())
+    assert value == pytest.approx(kernel_audio_distance_bandwidth(x, y, "reference")[0], rel=1e-9)
+    assert on(np.arange(12))["kad"] == pytest.approx(value, rel=1e-9)
