@@ -174,3 +174,32 @@ def test_a_run_holds_no_audio_per_item(tmp_path, monkeypatch):
         assert isinstance(s.audio, StoredAudio) and isinstance(s.reference_audio, StoredAudio)
         assert "samples" not in vars(s.audio) and "samples" not in vars(s.reference_audio)
     assert np.isfinite(result.summary.metrics["rms"].value)
+
+
+def test_a_warm_render_is_described_without_being_read(tmp_path, monkeypatch):
+    from fmbench.plugins import get_registry
+    from fmbench.render import RENDER_DESCRIPTIONS
+
+    renderer = get_registry().create("renderer", "dx7")
+    cache = Cache(tmp_path / "cache")
+    patches = _patches()
+    cold, _ = render_with_cache(patches, renderer, SHORT, cache, LocalExecutor(1), stream=True)
+    reads = []
+    real_get = Cache.get
+
+    def counting_get(self, namespace, key):
+        reads.append(namespace)
+        return real_get(self, namespace, key)
+
+    monkeypatch.setattr(Cache, "get", counting_get)
+    warm, _ = render_with_cache(patches, renderer, SHORT, cache, LocalExecutor(1), stream=True)
+    assert set(reads) == {RENDER_DESCRIPTIONS}
+    for p in patches:
+        w, c = warm[p.content_hash], cold[p.content_hash]
+        assert w.content_hash == c.content_hash and len(w) == len(c) and w.peak == c.peak
+        np.testing.assert_array_equal(w.samples, c.samples)
+    # a malformed description is not trusted: the render is read again
+    key = cold[patches[0].content_hash]._load.key
+    cache.put(RENDER_DESCRIPTIONS, key, np.zeros(3, np.uint8))
+    again, _ = render_with_cache(patches, renderer, SHORT, cache, LocalExecutor(1), stream=True)
+    assert again[patches[0].content_hash].content_hash == cold[patches[0].content_hash].content_hash

@@ -153,6 +153,27 @@ class StoredAudio(Audio):
         object.__setattr__(stored, "_peak", audio.peak)  # the inaudible rule needs no read
         return stored
 
+    def description(self) -> np.ndarray:
+        """What identifies and checks the stored samples (hash, length, CRC, peak) as
+        bytes, for :meth:`described` to rebuild the handle without reading them."""
+        head = bytes.fromhex(self._hash[0])
+        tail = np.array([self._length, self._crc], dtype="<i8").tobytes()
+        return np.frombuffer(head + tail + np.array([self.peak], "<f8").tobytes(), np.uint8)
+
+    @classmethod
+    def described(
+        cls, load: Callable[[], np.ndarray], sample_rate: int, description: np.ndarray
+    ) -> StoredAudio | None:
+        """The handle :meth:`description` describes (None if it is malformed)."""
+        raw = np.asarray(description, dtype=np.uint8).tobytes()
+        if len(raw) != 56:
+            return None
+        length, crc = np.frombuffer(raw[32:48], "<i8")
+        peak = float(np.frombuffer(raw[48:], "<f8")[0])
+        stored = cls(load, sample_rate, int(length), raw[:32].hex(), int(crc))
+        object.__setattr__(stored, "_peak", peak)
+        return stored
+
     @property
     def peak(self) -> float:  # noqa: D102 - Audio.peak, remembered when stored
         if self._peak is None:

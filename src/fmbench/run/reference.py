@@ -13,9 +13,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-#: cache namespaces that never go into the shipped layer: renders (large, and a run renders
-#: its references anyway) and compiled code
-NOT_SHIPPED = frozenset({"render", "numba"})
+from fmbench.render import RENDER_DESCRIPTIONS
+
+#: cache namespaces that never go into the shipped layer: renders and their descriptions
+#: (large, and a run renders its references anyway) and compiled code
+NOT_SHIPPED = frozenset({"render", RENDER_DESCRIPTIONS, "numba"})
 
 
 def ship_reference(
