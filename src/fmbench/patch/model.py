@@ -17,6 +17,7 @@ one feedback diagonal): build one with :meth:`Patch.from_dict`, which validates.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -153,9 +154,9 @@ class Patch:
             if len(shape) == 0:
                 values[key] = int(v)
             elif len(shape) == 1:
-                values[key] = tuple(int(x) for x in v)
+                values[key] = tuple(map(int, v))
             else:
-                values[key] = tuple(tuple(int(x) for x in row) for row in v)
+                values[key] = tuple(tuple(map(int, row)) for row in v)
         return cls(**values)
 
     # -- views -----------------------------------------------------------------------
@@ -184,9 +185,10 @@ class Patch:
                 lines.append(f'  "{key}": {json.dumps(value, separators=(",", ":"))}')
         return "{\n" + ",\n".join(lines) + "\n}"
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
-        """SHA-256 of the canonical JSON: the patch's identity in caches and datasets."""
+        """SHA-256 of the canonical JSON: the patch's identity in caches and datasets
+        (computed once per patch: the patch is immutable)."""
         return hashlib.sha256(self.to_json().encode()).hexdigest()
 
     @property
