@@ -57,6 +57,8 @@ def test_every_cache_reads_the_shipped_layer_and_off_means_off(tmp_path, fresh_l
     namespace, key = name.split(".", 1)
     got = Cache(tmp_path).get(namespace, key)
     assert got is not None and np.array_equal(got, value)
+    got[...] = -1  # a caller's change does not reach the layer
+    assert np.array_equal(Cache(tmp_path).get(namespace, key), value)
     assert Cache(None).get(namespace, key) is None
     # a user entry wins over the shipped one; nothing is written into the package
     Cache(tmp_path).put(namespace, key, np.zeros(3))

@@ -124,10 +124,11 @@ class Cache:
             with np.load(path, allow_pickle=False) as data:
                 value = data["value"]  # reading the member checks its CRC
         except FileNotFoundError:
-            value = shipped_entries().get(shipped_member(namespace, key))
-            if value is None:
+            shipped = shipped_entries().get(shipped_member(namespace, key))
+            if shipped is None:
                 self.misses += 1
                 return None
+            value = shipped.copy()  # a caller may modify it; the layer stays as shipped
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             path.unlink(missing_ok=True)
             self.misses += 1

@@ -335,14 +335,14 @@ def render_with_cache(
         out[p.content_hash] = audio
 
     def described(key: str) -> StoredAudio | None:
-        # a warm run: the render's description, without reading the render
+        """A warm run's handle, from the render's stored description (no render read)."""
         if not (stream and cache.path("render", key).is_file()):
             return None
         description = cache.get(RENDER_DESCRIPTIONS, key)
+        if description is None:
+            return None
         loader = CachedRender(str(cache.root), key)
-        return None if description is None else StoredAudio.described(
-            loader, settings.sample_rate, description
-        )  # fmt: skip
+        return StoredAudio.described(loader, settings.sample_rate, description)
 
     for p in patches:
         key = render_key(p, identity or renderer.identity, settings)

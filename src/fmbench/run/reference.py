@@ -29,8 +29,8 @@ def ship_reference(
     progress: bool = False,
 ) -> tuple[Path, dict[str, int]]:
     """Score ``benchmark``'s reference against itself (the ``oracle`` generator, the
-    benchmark's default metrics, or ``metrics``) with every cache empty and the shipped layer ignored,
-    and write every cached entry but renders to ``out`` (default
+    benchmark's default metrics, or ``metrics``) with every cache empty and the shipped
+    layer ignored, and write every cached entry but renders to ``out`` (default
     ``fmbench/data/reference/<benchmark>.npz``). Returns the file and the entry count
     per cache namespace. What a metric caches is keyed by audio content and component
     identity, so the file holds exactly the reference-side work, valid wherever the
