@@ -14,9 +14,9 @@ from fmbench.cache import SHIPPED_DIR, Cache, shipped_member
 
 @pytest.fixture
 def fresh_layer():
-    cache_mod._shipped = None
+    cache_mod.forget_shipped()
     yield
-    cache_mod._shipped = None
+    cache_mod.forget_shipped()
 
 
 def _shipped() -> dict[str, np.ndarray]:

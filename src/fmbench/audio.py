@@ -133,13 +133,14 @@ class StoredAudio(Audio):
         length: int,
         content_hash: str,
         crc: int,
+        peak: float | None = None,
     ) -> None:
         object.__setattr__(self, "_load", load)
         object.__setattr__(self, "sample_rate", int(sample_rate))
         object.__setattr__(self, "_length", int(length))
         object.__setattr__(self, "_hash", [content_hash])
         object.__setattr__(self, "_crc", int(crc))
-        object.__setattr__(self, "_peak", None)
+        object.__setattr__(self, "_peak", peak)
 
     @classmethod
     def of(cls, audio: Audio, load: Callable[[], np.ndarray]) -> StoredAudio:
@@ -149,9 +150,8 @@ class StoredAudio(Audio):
         if problem is not None:
             raise AudioFileError(f"cannot store unusable audio: {problem}")
         crc = zlib.crc32(audio.samples.data)
-        stored = cls(load, audio.sample_rate, len(audio), audio.content_hash, crc)
-        object.__setattr__(stored, "_peak", audio.peak)  # the inaudible rule needs no read
-        return stored
+        # the peak is kept so that the inaudible rule needs no read
+        return cls(load, audio.sample_rate, len(audio), audio.content_hash, crc, audio.peak)
 
     def description(self) -> np.ndarray:
         """What identifies and checks the stored samples (hash, length, CRC, peak) as
@@ -170,9 +170,7 @@ class StoredAudio(Audio):
             return None
         length, crc = np.frombuffer(raw[32:48], "<i8")
         peak = float(np.frombuffer(raw[48:], "<f8")[0])
-        stored = cls(load, sample_rate, int(length), raw[:32].hex(), int(crc))
-        object.__setattr__(stored, "_peak", peak)
-        return stored
+        return cls(load, sample_rate, int(length), raw[:32].hex(), int(crc), peak)
 
     @property
     def peak(self) -> float:  # noqa: D102 - Audio.peak, remembered when stored

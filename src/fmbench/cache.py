@@ -20,12 +20,13 @@ renders differently on another machine simply misses it and is computed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,24 @@ _shipped: dict[str, np.ndarray] | None = None
 def shipped_member(namespace: str, key: str) -> str:
     """The member name of an entry in a shipped layer file."""
     return f"{namespace}.{key}"
+
+
+def forget_shipped() -> None:
+    """Read the shipped layer's files again on next use (after one was rewritten)."""
+    global _shipped
+    _shipped = None
+
+
+@contextlib.contextmanager
+def shipped_layer_off() -> Iterator[None]:
+    """Within the block, no cache reads the shipped layer (everything is computed): for
+    building the layer itself and for measuring what it saves."""
+    global _shipped
+    saved, _shipped = _shipped, {}
+    try:
+        yield
+    finally:
+        _shipped = saved
 
 
 def shipped_entries() -> dict[str, np.ndarray]:

@@ -39,19 +39,23 @@ def ship_reference(
 
     import numpy as np
 
-    from fmbench import cache as cache_mod
     from fmbench.benchmark import load_benchmark
-    from fmbench.cache import Cache, shipped_member
+    from fmbench.cache import (
+        SHIPPED_DIR,
+        Cache,
+        forget_shipped,
+        shipped_layer_off,
+        shipped_member,
+    )
     from fmbench.files import atomic_path
     from fmbench.run.runner import RunConfig, Runner
 
     bench = load_benchmark(benchmark)
-    target = Path(out) if out is not None else cache_mod.SHIPPED_DIR / f"{bench.name}.npz"
-    saved_env, saved_layer = os.environ.get("FMBENCH_CACHE"), cache_mod._shipped
-    with tempfile.TemporaryDirectory(prefix="fmbench-ship-") as tmp:
+    target = Path(out) if out is not None else SHIPPED_DIR / f"{bench.name}.npz"
+    saved_env = os.environ.get("FMBENCH_CACHE")
+    with tempfile.TemporaryDirectory(prefix="fmbench-ship-") as tmp, shipped_layer_off():
         root = Path(tmp) / "cache"
         os.environ["FMBENCH_CACHE"] = str(root)  # the metrics' own caches start empty too
-        cache_mod._shipped = {}  # compute everything, reuse nothing shipped
         try:
             config = RunConfig(
                 benchmark=benchmark, generator="oracle", metrics=metrics, workers=workers, n_boot=2
@@ -61,7 +65,6 @@ def ship_reference(
                 progress=progress,
             ).run()  # fmt: skip
         finally:
-            cache_mod._shipped = saved_layer
             if saved_env is None:
                 os.environ.pop("FMBENCH_CACHE", None)
             else:
@@ -80,5 +83,5 @@ def ship_reference(
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(target) as tmp_path, open(tmp_path, "wb") as f:
         np.savez_compressed(f, **entries)
-    cache_mod._shipped = None  # read the new file on next use
+    forget_shipped()  # read the new file on next use
     return target, counts
