@@ -1,8 +1,8 @@
 """numba's on-disk JIT cache, made safe for many processes (fmbench's and its libraries').
 
-numba caches compiled functions (``cache=True``: the dx7 kernels, the timbral envelope and
-median kernels, librosa's ``peak_pick`` and friends) as an index file (``.nbi``) that maps
-each signature to a data file (``.nbc``). Two processes compiling the same function at once
+numba caches compiled functions (``cache=True``: the dx7 kernels, timbral-fast's kernels,
+librosa's when timbral-models runs) as an index file (``.nbi``) that maps each signature
+to a data file (``.nbc``). Two processes compiling the same function at once
 (forked workers on a cold cache, two first runs started together) can each read the empty
 index, give different signatures the same data file name and leave an index whose entry
 points at another signature's machine code: every later process that loads it crashes with

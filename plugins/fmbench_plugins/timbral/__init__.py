@@ -76,7 +76,7 @@ def fmbench_register_metrics(register):
         needs=("audio", "reference_audio"),
         outputs=_outputs("timbral_fast", "timbral-fast"),
         extras=("timbral",),
-        requires=("librosa", "pyloudnorm"),
+        requires=("pyloudnorm", "scipy", "numba"),
         aliases=("ac-fast",),
         version="0.1.0",
     )

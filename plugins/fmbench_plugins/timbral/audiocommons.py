@@ -188,25 +188,23 @@ def median_filter_axis(a: np.ndarray, size: int, axis: int) -> np.ndarray:
     return kern(np.ascontiguousarray(a.T, dtype=np.float64), int(size)).T
 
 
-def percussive_ratio(x: np.ndarray, D: np.ndarray | None = None) -> float:
+def percussive_ratio(x: np.ndarray, Z: np.ndarray | None = None) -> float:
     """Energy-weighted percussive share after median-filter harmonic/percussive
     separation (librosa's default HPSS: 2048-point STFT, 31-wide kernels, soft masks).
 
-    ``D`` is ``librosa.stft(x)`` when the caller already has it. Frames after the last
-    one with any energy are skipped: their masked STFT is zero whatever the mask, and
+    ``Z`` is :func:`stft_frames` of ``x`` when the caller already has it. Frames after the
+    last one with any energy are skipped: their masked STFT is zero whatever the mask, and
     the harmonic median of every earlier frame only looks 15 frames ahead.
     """
-    import librosa
-
-    if D is None:
-        D = librosa.stft(x)
-    n_frames = D.shape[1]
-    S = np.abs(D)
-    active = np.flatnonzero(S.any(axis=0))
+    if Z is None:
+        Z = stft_frames(x)
+    n_frames = Z.shape[0]
+    S = np.abs(Z)
+    active = np.flatnonzero(S.any(axis=1))
     end = min(n_frames, int(active[-1]) + 16) if active.size else n_frames
-    S, D = S[:, :end], D[:, :end]
-    harm = median_filter_axis(S, 31, axis=1)
-    perc = median_filter_axis(S, 31, axis=0)
+    S, Z = S[:end], Z[:end]
+    perc = median_filter_axis(S, 31, axis=1)  # across frequency (rows are frames)
+    harm = median_filter_axis(S, 31, axis=0)  # across time
     # librosa's soft mask perc² / (harm² + perc²), 0.5 where both medians are zero
     num = perc * perc
     den = harm * harm
@@ -214,7 +212,7 @@ def percussive_ratio(x: np.ndarray, D: np.ndarray | None = None) -> float:
     mask_p = np.divide(num, den, out=np.full_like(num, 0.5), where=den > 0)
     # the masks sum to one and the STFT reconstructs perfectly, so the harmonic part is
     # the rest of the signal: one inverse transform instead of two
-    pa = librosa.istft(D * mask_p, length=512 * (n_frames - 1))
+    pa = istft_frames(Z * mask_p, length=_HOP * (n_frames - 1))
     ha = x[: len(pa)] - pa
     pe, he = _rms_envelope(pa, 1024, 512, False), _rms_envelope(ha, 1024, 512, False)
     keep = (pe != 0) | (he != 0)
@@ -223,30 +221,132 @@ def percussive_ratio(x: np.ndarray, D: np.ndarray | None = None) -> float:
     return float(np.average(pe[keep] / (pe[keep] + he[keep]), weights=(pe + he)[keep]))
 
 
-# -------------------------------------------------------------------------- onsets
+# ------------------------------------------------- short-time Fourier transform, onsets
+#
+# The models analyse with librosa's defaults (2048-point periodic Hann, hop 512, centred
+# with zero padding). These are those transforms in numpy/scipy, with librosa's values but
+# without importing librosa, whose import compiles a dozen numba kernels into an empty JIT
+# cache (about 15 s on a fresh machine).
+
+_N_FFT, _HOP = 2048, 512
+
+
+@functools.lru_cache(maxsize=4)
+def _hann(n: int) -> np.ndarray:
+    """The periodic Hann window librosa uses (``get_window("hann", n, fftbins=True)``)."""
+    from scipy.signal import get_window
+
+    return get_window("hann", n, fftbins=True)
+
+
+_BLOCK_FRAMES = 32  # frames transformed at a time: the windowed block stays in cache
+
+
+def stft_frames(x: np.ndarray) -> np.ndarray:
+    """``librosa.stft(x).T``: complex spectra of the centred, zero-padded 2048-point Hann
+    frames every 512 samples, one row per frame (frames × 1025 bins)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    pad = _N_FFT // 2
+    xp = np.pad(np.asarray(x, dtype=np.float64), (pad, pad))
+    frames = sliding_window_view(xp, _N_FFT)[::_HOP]
+    win = _hann(_N_FFT)
+    out = np.empty((frames.shape[0], _N_FFT // 2 + 1), dtype=np.complex128)
+    for s in range(0, frames.shape[0], _BLOCK_FRAMES):
+        e = min(s + _BLOCK_FRAMES, frames.shape[0])
+        np.fft.rfft(frames[s:e] * win, axis=1, out=out[s:e])
+    return out
+
+
+@functools.lru_cache(maxsize=2)
+def _window_sum_square(n_blocks: int, n_frames: int) -> np.ndarray:
+    """Σ window² of ``n_frames`` overlapping frames, as (n_blocks, hop) rows (read-only:
+    clips of one length share it)."""
+    sq = _hann(_N_FFT) ** 2
+    wss = np.zeros((n_blocks, _HOP))
+    for j in range(_N_FFT // _HOP):
+        wss[j : j + n_frames] += sq[j * _HOP : (j + 1) * _HOP]
+    wss.setflags(write=False)
+    return wss
+
+
+def istft_frames(Z: np.ndarray, length: int) -> np.ndarray:
+    """``librosa.istft(Z.T, length=length)`` for :func:`stft_frames` output: windowed
+    inverse transforms overlap-added and divided by the window's summed square where that
+    is not negligible; samples after the last frame are zero."""
+    n_frames = min(Z.shape[0], int(np.ceil((length + _N_FFT) / _HOP)))
+    win = _hann(_N_FFT)
+    q = _N_FFT // _HOP  # the hop divides the frame: add each quarter of a block at once
+    n_blocks = max(n_frames + q - 1, -(-(length + _N_FFT) // _HOP))
+    y = np.zeros((n_blocks, _HOP))
+    for s in range(0, n_frames, _BLOCK_FRAMES):
+        e = min(s + _BLOCK_FRAMES, n_frames)
+        frames = np.fft.irfft(Z[s:e], n=_N_FFT, axis=1)
+        frames *= win
+        for j in range(q):
+            y[s + j : e + j] += frames[:, j * _HOP : (j + 1) * _HOP]
+    start = _N_FFT // 2
+    wss = _window_sum_square(n_blocks, n_frames).ravel()[start : start + length]
+    y = y.ravel()[start : start + length]
+    nonzero = wss > np.finfo(wss.dtype).tiny
+    y[nonzero] /= wss[nonzero]
+    return y
+
+
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale: linear below 1 kHz (3 mel per 200 Hz), logarithmic above."""
+    f = np.array(f, dtype=np.float64, ndmin=1)
+    mel = f / (200.0 / 3)
+    high = f >= 1000.0
+    mel[high] = 15.0 + np.log(f[high] / 1000.0) / (np.log(6.4) / 27.0)
+    return mel
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    """The inverse of :func:`_hz_to_mel`."""
+    mel = np.array(mel, dtype=np.float64, ndmin=1)
+    f = (200.0 / 3) * mel
+    high = mel >= 15.0
+    f[high] = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel[high] - 15.0))
+    return f
 
 
 @functools.lru_cache(maxsize=8)
 def _mel_basis(fs: int):
-    """librosa's default 128-band mel filter bank for a 2048-point STFT, as a sparse
-    matrix (each triangle spans a few bins)."""
-    import librosa
+    """librosa's default mel filter bank for a 2048-point STFT (128 Slaney-normalised
+    triangles from 0 Hz to fs/2, built in single precision as librosa builds them), as a
+    sparse matrix of shape (128, 1025): each triangle spans a few bins."""
     import scipy.sparse
 
-    basis = librosa.filters.mel(sr=fs, n_fft=2048, fmax=0.5 * fs).astype(np.float64)
-    return scipy.sparse.csr_array(basis)
+    n_mels = 128
+    fft_f = np.fft.rfftfreq(_N_FFT, 1.0 / fs)
+    lo, hi = _hz_to_mel(0.0)[0], _hz_to_mel(fs / 2.0)[0]
+    edges = _mel_to_hz(np.linspace(lo, hi, n_mels + 2))
+    widths = np.diff(edges)
+    ramps = np.subtract.outer(edges, fft_f)
+    weights = np.zeros((n_mels, len(fft_f)), dtype=np.float32)
+    for i in range(n_mels):
+        rise, fall = -ramps[i] / widths[i], ramps[i + 2] / widths[i + 1]
+        weights[i] = np.maximum(0, np.minimum(rise, fall))
+    weights *= (2.0 / (edges[2 : n_mels + 2] - edges[:n_mels]))[:, None]
+    return scipy.sparse.csr_array(weights.astype(np.float64))
 
 
-def _onset_strength(x: np.ndarray, fs: int, D: np.ndarray | None = None) -> np.ndarray:
-    """``librosa.onset.onset_strength(y=x, sr=fs)`` (128-band mel spectral flux of the
-    2048/512 STFT), from ``D = librosa.stft(x)`` when given; the mel projection is one
-    matrix product."""
-    import librosa
-
-    if D is None:
-        D = librosa.stft(x)
-    mel = _mel_basis(fs) @ (np.abs(D) ** 2.0)
-    return librosa.onset.onset_strength(S=librosa.power_to_db(mel), sr=fs)
+def _onset_strength(x: np.ndarray, fs: int, Z: np.ndarray | None = None) -> np.ndarray:
+    """``librosa.onset.onset_strength(y=x, sr=fs)``: the mean over 128 mel bands of the
+    positive frame-to-frame rise of the dB mel power (top 80 dB), delayed by three frames
+    (one for the difference, two for centring). ``Z`` is :func:`stft_frames` of ``x``
+    when the caller already has it."""
+    if Z is None:
+        Z = stft_frames(x)
+    power = Z.real * Z.real
+    power += Z.imag * Z.imag
+    mel = _mel_basis(fs) @ power.T  # (128, frames), C-ordered like librosa's
+    db = 10.0 * np.log10(np.maximum(1e-10, mel))
+    db = np.maximum(db, db.max() - 80.0)
+    rise = np.maximum(0.0, db[:, 1:] - db[:, :-1])
+    env = np.concatenate([np.zeros(1 + _N_FFT // (2 * _HOP)), np.mean(rise, axis=0)])
+    return env[: Z.shape[0]]
 
 
 def _walk_back(loc, env, look_back, hyst_thresh, hyst_len, floor):
@@ -373,6 +473,116 @@ def onsets(x, env, fs, strength, floor=512):
 # ---------------------------------------------------------------------- peak picking
 
 
+@functools.lru_cache(maxsize=1)
+def _peak_kernels():
+    """(scan, roughness) compiled with numba: the sequential peak scan of
+    :func:`detect_peaks`, and :func:`roughness`'s per-frame peaks and pair sums."""
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def scan(ap, cthr):  # pragma: no cover - compiled
+        # ap: the values with -2 on both ends. Returns (kept candidate indices into ap,
+        # in the order found; the number of candidates)
+        n = ap.shape[0] - 2
+        mx = np.empty(n, np.int64)
+        m = 0
+        for i in range(1, n + 1):
+            if ap[i] >= cthr and ap[i] - ap[i - 1] > 0 and ap[i + 1] - ap[i] <= 0:
+                mx[m] = i
+                m += 1
+        final = np.empty(m, np.int64)
+        if m == 0:
+            return final, 0
+        nf = 0
+        j = 0
+        mxj = mx[0]
+        bufmin = 2.0
+        bufmax = ap[mxj]
+        oldbufmin = ap[0]
+        for t in range(1, mxj - 1):
+            oldbufmin = min(oldbufmin, ap[t])
+        for jj in range(1, m):
+            prev, now = mx[jj - 1], mx[jj]
+            for t in range(prev, now - 1):
+                bufmin = min(bufmin, ap[t])
+            if bufmax - bufmin < cthr:
+                if ap[now] > bufmax:
+                    j, mxj, bufmax = jj, now, ap[now]
+                    oldbufmin = min(oldbufmin, bufmin)
+                    bufmin = 2.0
+                elif ap[now] - bufmax <= 0:
+                    bufmax = max(bufmax, ap[now])
+                    oldbufmin = min(oldbufmin, bufmin)
+            else:
+                if bufmax - oldbufmin < cthr:
+                    oldbufmin = min(oldbufmin, bufmin)
+                else:
+                    final[nf] = mxj
+                    nf += 1
+                    oldbufmin = bufmin
+                bufmax = ap[now]
+                j, mxj = jj, now
+                bufmin = 2.0
+        after = ap[mx[j] + 1]
+        for t in range(mx[j] + 2, n + 2):
+            after = min(after, ap[t])
+        if bufmax - oldbufmin >= cthr and bufmax - after >= cthr:
+            final[nf] = mx[j]
+            nf += 1
+        return final[:nf], m
+
+    @numba.njit(cache=True, nogil=True)
+    def roughness_frames(norm, spec, freq, cthr):  # pragma: no cover - compiled
+        # per frame: Σ over peak pairs of the Plomp–Levelt dissonance (NaN: no prominent
+        # peak among candidates, where detect_peaks raises)
+        n_frames, nb = norm.shape
+        out = np.zeros(n_frames)
+        ap = np.empty(nb + 2)
+        ap[0] = -2.0
+        ap[nb + 1] = -2.0
+        for i in range(n_frames):
+            ap[1 : nb + 1] = norm[i]
+            final, m = scan(ap, cthr)
+            if m == 0:
+                continue
+            k = final.shape[0]
+            if k == 0:
+                out[i] = np.nan
+                continue
+            if k < 2:
+                continue
+            keys = np.empty(k)
+            for t in range(k):
+                keys[t] = ap[final[t]]
+            order = np.argsort(keys, kind="mergesort")[::-1]
+            v = np.empty(k)
+            f = np.empty(k)
+            for t in range(k):
+                c = final[order[t]]
+                if 1 < c < nb:  # parabolic interpolation of level and frequency
+                    y0, ym, yp = spec[i, c - 1], spec[i, c - 2], spec[i, c]
+                    p = (yp - ym) / (2 * (2 * y0 - yp - ym))
+                    v[t] = y0 - 0.25 * (ym - yp) * p
+                    if p >= 0:
+                        f[t] = (1 - p) * freq[c - 1] + p * freq[c]
+                    else:
+                        f[t] = (1 + p) * freq[c - 1] - p * freq[c - 2]
+                else:
+                    v[t] = spec[i, c - 1]
+                    f[t] = freq[c - 1]
+            total = 0.0
+            for a in range(k):  # the models' lower triangle: the weaker peak a, stronger b
+                for b in range(a):
+                    s = 0.24 / (0.0207 * min(f[a], f[b]) + 18.96)
+                    d = abs(f[b] - f[a])
+                    level = (v[a] * v[b]) ** 0.1 * (0.5 * ((2 * v[b]) / (v[a] + v[b])) ** 3.11)
+                    total += level * (np.exp(-3.51 * s * d) - np.exp(-5.75 * s * d))
+            out[i] = total
+        return out
+
+    return scan, roughness_frames
+
+
 def detect_peaks(arr, freq=None, cthr=0.2, raw=None, fs=44100):
     """Peaks of ``arr`` with at least ``cthr`` prominence, strongest first, with
     parabolic interpolation of level and frequency. Returns (index, level, freq)."""
@@ -384,48 +594,14 @@ def detect_peaks(arr, freq=None, cthr=0.2, raw=None, fs=44100):
     ap = np.concatenate(([-2.0], arr, [-2.0]))
     rp = np.concatenate(([-2.0], raw, [-2.0]))
     fp = np.concatenate(([-1.0], freq, [-1.0]))
-    d = np.diff(ap)
-    mx = np.flatnonzero((arr >= cthr) & (d[:-1] > 0) & (d[1:] <= 0)) + 1
-    if mx.size == 0:
+    final, n_candidates = _peak_kernels()[0](ap, float(cthr))
+    if n_candidates == 0:
         return [], [], []
-    final = []
-    j = 0
-    mxj = int(mx[0])
-    bufmin = 2.0
-    bufmax = float(ap[mxj])
-    oldbufmin = float(ap[: mxj - 1].min() if mxj > 1 else ap[0])
-    # the scan is sequential over candidates: Python lists and floats are several times
-    # cheaper per step than numpy scalars
-    apl, mxl = ap.tolist(), mx.tolist()
-    for jj in range(1, len(mxl)):
-        prev, now = mxl[jj - 1], mxl[jj]
-        if prev + 1 == now - 1:
-            bufmin = min(bufmin, apl[prev])
-        else:
-            bufmin = min(bufmin, min(apl[prev : now - 1]))
-        if bufmax - bufmin < cthr:
-            if apl[now] > bufmax:
-                j, mxj, bufmax = jj, now, apl[now]
-                oldbufmin = min(oldbufmin, bufmin)
-                bufmin = 2.0
-            elif apl[now] - bufmax <= 0:
-                bufmax = max(bufmax, apl[now])
-                oldbufmin = min(oldbufmin, bufmin)
-        else:
-            if bufmax - oldbufmin < cthr:
-                oldbufmin = min(oldbufmin, bufmin)
-            else:
-                final.append(mxj)
-                oldbufmin = bufmin
-            bufmax = apl[now]
-            j, mxj = jj, now
-            bufmin = 2.0
-    if bufmax - oldbufmin >= cthr and bufmax - ap[mx[j] + 1 :].min() >= cthr:
-        final.append(mx[j])
-    if not final:
+    if final.size == 0:
         raise TimbralError("peak picking found candidate peaks but none prominent enough")
-    final = np.array(final, dtype=int)
-    final = final[np.argsort(ap[final], kind="quicksort")[::-1]]
+    # strongest first; equal peaks (never seen in real spectra) in reverse order of
+    # position, whatever numpy's sort implementation (the compiled roughness does the same)
+    final = final[np.argsort(ap[final], kind="stable")[::-1]]
     idx = final - 1
     values = rp[final]
     xs = fp[final]
@@ -718,10 +894,8 @@ class Analysis:
 
     @property
     def stft_x(self) -> np.ndarray:
-        """``librosa.stft(x)`` (2048-point Hann, hop 512): HPSS and warmth's onsets."""
-        import librosa
-
-        return self._get("stft_x", lambda: librosa.stft(self.x))
+        """:func:`stft_frames` of ``x`` (frames × bins): HPSS and warmth's onsets."""
+        return self._get("stft_x", lambda: stft_frames(self.x))
 
     @property
     def env_x(self) -> np.ndarray:
@@ -1042,12 +1216,6 @@ def brightness(a: Analysis) -> float:
     return _clip100(float(np.sum(np.array([np.log10(ratio), np.log10(centroid), 1.0]) * coef)))
 
 
-def _plomp(f1, f2):
-    s = np.tril(0.24 / (0.0207 * np.minimum(f1, f2) + 18.96))
-    d = np.abs(f2 - f1)
-    return np.exp(-3.51 * s * d) - np.exp(-5.75 * s * d)
-
-
 def roughness(a: Analysis) -> float:
     """Apparent roughness: Plomp–Levelt dissonance of spectral peak pairs, 50 ms frames."""
     fs = a.fs
@@ -1070,16 +1238,9 @@ def roughness(a: Analysis) -> float:
     spec = np.abs(np.fft.rfft(frames, axis=1))
     freq = fs / 2 * np.linspace(0, 1, spec.shape[1])
     norm = (spec - spec.min()) / (spec.max() - spec.min())
-    values = []
-    for i in range(n_frames):
-        _, level, pf = detect_peaks(norm[i], freq=freq, cthr=0.01, raw=spec[i])
-        if len(pf) > 1:
-            f = np.asarray(pf)[None, :].repeat(len(pf), 0)
-            v = np.asarray(level)[None, :].repeat(len(level), 0)
-            rough = ((v.T * v) ** 0.1) * (0.5 * ((2 * v) / (v.T + v)) ** 3.11) * _plomp(f.T, f)
-            values.append(np.sum(rough))
-        else:
-            values.append(0.0)
+    values = _peak_kernels()[1](norm, spec, freq, 0.01)
+    if np.isnan(values).any():
+        raise TimbralError("peak picking found candidate peaks but none prominent enough")
     mean = np.mean(values)
     if mean < 0.01:
         return 0.0

@@ -121,8 +121,8 @@ class TimbralMetric:
         self._memo: dict[str, np.ndarray] = {}
 
     def prepare(self) -> None:
-        """Compile or load the extractor's JIT code (librosa's numba kernels, our
-        envelope and median kernels) in this process, by analysing one short synthetic
+        """Compile or load the extractor's JIT code (timbral-fast's numba kernels; for
+        timbral-models, librosa's) in this process, by analysing one short synthetic
         clip; the runner calls this before worker processes fork (see :mod:`fmbench.jit`).
         Nothing is cached; a warm-up that cannot be analysed is ignored (scoring records
         its own reasons)."""

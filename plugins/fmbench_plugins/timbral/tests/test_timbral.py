@@ -172,6 +172,69 @@ def test_fast_median_filter_equals_scipy():
     )
 
 
+def test_fast_transforms_equal_librosa():
+    librosa = pytest.importorskip("librosa")
+    rng = np.random.default_rng(4)
+    for n in (100, 2047, 2048, 5000, 48_000):
+        x = rng.standard_normal(n) * np.exp(-np.arange(n) / 9000)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # librosa: n_fft too large for the short ones
+            D = librosa.stft(x)
+        Z = fast.stft_frames(x)
+        np.testing.assert_allclose(Z, D.T, rtol=0, atol=1e-12 * np.abs(D).max())
+        for length in (512 * (Z.shape[0] - 1), n, 3000):
+            np.testing.assert_allclose(
+                fast.istft_frames(Z * 0.3, length),
+                librosa.istft(D * 0.3, length=length),
+                rtol=0,
+                atol=1e-12,
+            )
+        for fs in (44_100, 48_000, 96_000):
+            basis = librosa.filters.mel(sr=fs, n_fft=2048, fmax=fs / 2)
+            np.testing.assert_allclose(fast._mel_basis(fs).toarray(), basis, rtol=1e-6, atol=1e-12)
+            mel = basis.astype(np.float64) @ (np.abs(D) ** 2)
+            expected = librosa.onset.onset_strength(S=librosa.power_to_db(mel), sr=fs)
+            np.testing.assert_allclose(fast._onset_strength(x, fs, Z), expected, atol=1e-9)
+
+
+def test_fast_extract_does_not_import_librosa():
+    """librosa's import compiles a dozen numba kernels into an empty JIT cache (~15 s)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from fmbench_plugins.timbral.audiocommons import extract\n"
+        "t = np.arange(48000) / 48000\n"
+        "extract(np.sin(2 * np.pi * 220 * t) * np.exp(-3 * t), 48000)\n"
+        "print('librosa' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_roughness_kernel_equals_peak_picking_and_pair_sums():
+    """The compiled per-frame roughness is detect_peaks + the models' Plomp–Levelt sum."""
+    rng = np.random.default_rng(5)
+    spec = np.abs(rng.standard_normal((30, 257))) ** 3
+    spec[4] = 0.0  # no candidate at all
+    spec[5, ::7] = 2.0  # plateaus and ties
+    freq = np.linspace(0, 24_000, spec.shape[1])
+    norm = (spec - spec.min()) / (spec.max() - spec.min())
+    got = fast._peak_kernels()[1](norm, spec, freq, 0.01)
+    for i in range(len(spec)):
+        _, level, pf = fast.detect_peaks(norm[i], freq=freq, cthr=0.01, raw=spec[i])
+        expected = 0.0
+        if len(pf) > 1:
+            f = np.asarray(pf)[None, :].repeat(len(pf), 0)
+            v = np.asarray(level)[None, :].repeat(len(level), 0)
+            s = np.tril(0.24 / (0.0207 * np.minimum(f.T, f) + 18.96))
+            d = np.abs(f - f.T)
+            plomp = np.exp(-3.51 * s * d) - np.exp(-5.75 * s * d)
+            expected = np.sum(((v.T * v) ** 0.1) * (0.5 * ((2 * v) / (v.T + v)) ** 3.11) * plomp)
+        assert got[i] == pytest.approx(expected, rel=1e-12, abs=1e-300), i
+
+
 def test_fast_onset_detect_equals_librosa():
     librosa = pytest.importorskip("librosa")
     rng = np.random.default_rng(3)
