@@ -20,9 +20,7 @@ audio raises :class:`TimbralError`, as do the degenerate cases where the origina
 
 from __future__ import annotations
 
-import bisect
 import functools
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -163,16 +161,21 @@ def _median_kernel():
                 old = ext[i - 1]
                 new = ext[i + k - 1]
                 if old != new:
-                    p = np.searchsorted(buf, old)
-                    if new > old:  # remove at p, shift left while inserting new
-                        while p + 1 < k and buf[p + 1] < new:
-                            buf[p] = buf[p + 1]
-                            p += 1
+                    # positions by counting (branch-free, vectorised): old sits at `at`,
+                    # `below` elements are smaller than new; then one block shift
+                    at = 0
+                    below = 0
+                    for t in range(k):
+                        at += buf[t] < old
+                        below += buf[t] < new
+                    if new > old:  # old's slot moves up to new's place
+                        for t in range(at, below - 1):
+                            buf[t] = buf[t + 1]
+                        buf[below - 1] = new
                     else:
-                        while p > 0 and buf[p - 1] > new:
-                            buf[p] = buf[p - 1]
-                            p -= 1
-                    buf[p] = new
+                        for t in range(at, below, -1):
+                            buf[t] = buf[t - 1]
+                        buf[below] = new
                 out[r, i] = buf[h]
         return out
 
@@ -721,120 +724,131 @@ def _band_levels(frames: np.ndarray, fs: float) -> np.ndarray:
     return levels + 100.0
 
 
-_ZUP_L, _RNS_L, _USL_L = _ZUP.tolist(), _RNS.tolist(), _USL.tolist()
-
-
-def _arange(start: float, stop: float, step: float) -> list[float]:
-    """``np.arange(start, stop, step).tolist()`` for floats, value for value (numpy fills
-    ``start + i · ((start + step) − start)``), without the array overhead."""
-    n = math.ceil((stop - start) / step)
-    if n <= 0:
-        return []
-    if n == 1:
-        return [start]
-    delta = (start + step) - start
-    return [start] + [start + i * delta for i in range(1, n)]
-
-
-def _zwicker(P: np.ndarray) -> tuple[float, np.ndarray]:
-    """Total loudness N (sone) and the 240-point specific loudness (0.1 Bark steps)
-    from 28 third-octave levels, by Zwicker's method (ISO 532 B) as the models do it."""
-    Ti = np.zeros(11)
+def _main_loudness(P: np.ndarray) -> np.ndarray:
+    """Zwicker's core loudness per critical band (windows × 21) from third-octave levels
+    (windows × 28), as the models compute it: the lowest eleven bands weighted and merged
+    into three, the transmission and threshold corrections, the lowest band's correction."""
+    Ti = np.zeros((P.shape[0], 11))
     for i in range(11):
-        j = 0
-        while P[i] > _RAP[j] - _DLL[j, i] and j < 7:
-            j += 1
-        Ti[i] = 10.0 ** ((P[i] + _DLL[j, i]) / 10.0)
-    Gi = np.array([Ti[0:6].sum(), Ti[6:9].sum(), Ti[9:11].sum()])
+        # j = the first row of _DLL whose range limit the level does not exceed (at most 7)
+        over = P[:, i, None] > (_RAP[:7] - _DLL[:7, i])[None, :]
+        j = np.where(over.all(axis=1), 7, np.argmin(over, axis=1))
+        Ti[:, i] = 10.0 ** ((P[:, i] + _DLL[j, i]) / 10.0)
+    Gi = np.stack([Ti[:, 0:6].sum(axis=1), Ti[:, 6:9].sum(axis=1), Ti[:, 9:11].sum(axis=1)], 1)
     with np.errstate(divide="ignore"):
-        fngi = 10 * np.log10(Gi) if Gi.max() > 0.0 else np.full(3, -np.inf)
-    lcb = np.where(Gi > 0, fngi, 0.0)
-    le = P[8:28].astype(np.float64).copy()
-    le[:3] = lcb
-    lk = le - _A0
-    Nm = np.zeros(21)
-    above = le > _LTQ
-    le2 = lk - _DCB
+        fngi = np.where(Gi.max(axis=1, keepdims=True) > 0.0, 10 * np.log10(Gi), -np.inf)
+    le = P[:, 8:28].astype(np.float64).copy()
+    le[:, :3] = np.where(Gi > 0, fngi, 0.0)
+    le2 = le - _A0 - _DCB
     mp1 = 0.0635 * 10.0 ** (0.025 * _LTQ)
     with np.errstate(over="ignore", invalid="ignore"):
         mp2 = (1 - 0.25 + 0.25 * 10 ** (0.1 * (le2 - _LTQ))) ** 0.25 - 1
-    nm = np.where(above, mp1 * mp2, 0.0)
-    nm[nm <= 0] = 0
-    Nm[:20] = nm
-    korry = min(0.4 + 0.32 * Nm[0] ** 0.2, 1.0)
-    Nm[0] *= korry
+    nm = np.where(le > _LTQ, mp1 * mp2, 0.0)
+    nm[nm <= 0] = 0.0
+    Nm = np.zeros((P.shape[0], 21))
+    Nm[:, :20] = nm
+    Nm[:, 0] *= np.minimum(0.4 + 0.32 * Nm[:, 0] ** 0.2, 1.0)
+    return Nm
 
-    # the band walk below is scalar and data-dependent: plain Python floats and lists
-    # (numpy scalars cost several times more per operation here)
-    nm_l = Nm.tolist()
-    zup, rns, usl = _ZUP_L, _RNS_L, _USL_L
-    N = 0.0
-    z1 = 0.0
-    n1 = 0.0
-    n2 = 0.0
-    z2 = 0.0
-    j = 17
-    iz = 0
-    z = 0.1
-    ns: list[float] = []
-    k = z  # like the reference, an empty band range keeps the previous band's last k
 
-    def put(ks: list[float], values: list[float], z2: float) -> int:
-        """The reference's per-step loop: value j goes to slot iz + j while k < z2 − 0.05
-        (a prefix of the ascending ks); later steps overwrite one slot. Returns new iz."""
-        m = bisect.bisect_left(ks, z2 - 0.05)
-        ns[iz : iz + m] = values[:m]  # iz <= len(ns): overwrites, then extends
-        if m < len(ks):
-            if iz + m == len(ns):
-                ns.append(values[-1])
+@functools.lru_cache(maxsize=1)
+def _loudness_kernel():
+    """Zwicker's walk over the critical bands (ISO 532 B, as the models do it), compiled:
+    total loudness and the 240-point specific loudness of every window."""
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def walk(Nm, zup, rns, usl):  # pragma: no cover - compiled
+        n_win = Nm.shape[0]
+        total = np.zeros(n_win)
+        spec = np.zeros((n_win, 240))
+        filled = np.zeros(n_win, np.int64)
+        ns = np.zeros(400)
+        for w in range(n_win):
+            N = 0.0
+            z1 = 0.0
+            n1 = 0.0
+            n2 = 0.0
+            z2 = 0.0
+            j = 17
+            iz = 0
+            used = 0
+            z = 0.1
+            k = z  # an empty band range keeps the previous band's last k
+            for i in range(21):
+                ig = min(i - 1, 7)
+                first = True
+                nmi = Nm[w, i]
+                while z1 < zup[i] or first:
+                    first = False
+                    if n1 < nmi:
+                        j = 0
+                        while rns[j] > nmi:
+                            j += 1
+                    if n1 <= nmi:
+                        z2 = zup[i]
+                        n2 = nmi
+                        N += n2 * (z2 - z1)
+                        # np.arange(z, z2 + 0.01, 0.1): start + t * ((start + step) - start)
+                        count = int(np.ceil((z2 + 0.01 - z) / 0.1))
+                        delta = (z + 0.1) - z
+                        for t in range(max(count, 0)):
+                            k = z + t * delta
+                            if iz < ns.shape[0]:
+                                ns[iz] = n2
+                                used = max(used, iz + 1)
+                            if k < z2 - 0.05:  # later steps overwrite one slot
+                                iz += 1
+                        z = np.rint(k * 10) * 0.1
+                    if n1 > nmi:
+                        n2 = max(rns[j], nmi)
+                        slope = usl[j, ig]
+                        dz = np.rint((n1 - n2) / slope * 10) * 0.1
+                        if dz == 0:
+                            dz = 0.1
+                        z2 = z1 + dz
+                        if z2 > zup[i]:
+                            z2 = zup[i]
+                            dz = z2 - z1
+                            n2 = n1 - dz * slope
+                        N += dz * (n1 + n2) / 2.0
+                        count = int(np.ceil((z2 + 0.01 - z) / 0.1))
+                        delta = (z + 0.1) - z
+                        for t in range(max(count, 0)):
+                            k = z + t * delta
+                            if iz < ns.shape[0]:
+                                ns[iz] = n1 - (k - z1) * slope
+                                used = max(used, iz + 1)
+                            if k < z2 - 0.05:
+                                iz += 1
+                        z = np.rint(k * 10) * 0.1
+                    if n2 == rns[j]:
+                        j += 1
+                    j = min(j, 17)
+                    n1 = n2
+                    z1 = np.rint(z2 * 10) * 0.1
+            N = max(N, 0.0)
+            if N <= 16:
+                N = np.floor(N * 1000 + 0.5) / 1000.0
             else:
-                ns[iz + m] = values[-1]
-        return iz + m
+                N = np.floor(N * 100 + 0.05) / 100.0
+            total[w] = N
+            m = min(used, 240)
+            spec[w, :m] = ns[:m]
+            filled[w] = used
+        return total, spec, filled
 
-    for i in range(21):
-        ig = min(i - 1, 7)
-        first = True
-        nmi = nm_l[i]
-        while z1 < zup[i] or first:
-            first = False
-            if n1 < nmi:
-                j = 0
-                while rns[j] > nmi:
-                    j += 1
-            if n1 <= nmi:
-                z2 = zup[i]
-                n2 = nmi
-                N += n2 * (z2 - z1)
-                ks = _arange(z, z2 + 0.01, 0.1)
-                if ks:
-                    iz = put(ks, [n2] * len(ks), z2)
-                    k = ks[-1]
-                z = round(k * 10) * 0.1
-            if n1 > nmi:
-                n2 = max(rns[j], nmi)
-                slope = usl[j][ig]
-                dz = round((n1 - n2) / slope * 10) * 0.1
-                if dz == 0:
-                    dz = 0.1
-                z2 = z1 + dz
-                if z2 > zup[i]:
-                    z2 = zup[i]
-                    dz = z2 - z1
-                    n2 = n1 - dz * slope
-                N += dz * (n1 + n2) / 2.0
-                ks = _arange(z, z2 + 0.01, 0.1)
-                if ks:
-                    iz = put(ks, [n1 - (kk - z1) * slope for kk in ks], z2)
-                    k = ks[-1]
-                z = round(k * 10) * 0.1
-            if n2 == rns[j]:
-                j += 1
-            j = min(j, 17)
-            n1 = n2
-            z1 = round(z2 * 10) * 0.1
-    N = max(N, 0.0)
-    N = np.floor(N * 1000 + 0.5) / 1000.0 if N <= 16 else np.floor(N * 100 + 0.05) / 100.0
-    return float(N), np.asarray(ns[:240], dtype=np.float64)
+    return walk
+
+
+def specific_loudness(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Total loudness N (sone) and the 240-point specific loudness (0.1 Bark steps) of
+    every row of third-octave levels (rows × 28), by Zwicker's method (ISO 532 B) as the
+    models implement it."""
+    total, spec, filled = _loudness_kernel()(_main_loudness(levels), _ZUP, _RNS, _USL)
+    if (filled < 240).any():
+        raise TimbralError("specific loudness: fewer than 240 critical-band points")
+    return total, spec
 
 
 # ----------------------------------------------------------------- the shared analysis
@@ -879,9 +893,7 @@ class Analysis:
         def make():
             w = _windows(self.x)
             levels = _band_levels(w, self.fs)
-            res = [_zwicker(p) for p in levels]
-            n_total = np.array([r[0] for r in res])
-            spec = np.stack([r[1] for r in res])
+            n_total, spec = specific_loudness(levels)
             rms = np.sqrt(np.mean(w * w, axis=1))
             return n_total, spec, rms
 

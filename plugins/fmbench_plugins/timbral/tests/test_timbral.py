@@ -235,6 +235,22 @@ def test_roughness_kernel_equals_peak_picking_and_pair_sums():
         assert got[i] == pytest.approx(expected, rel=1e-12, abs=1e-300), i
 
 
+def test_compiled_specific_loudness_equals_the_per_window_reference():
+    from fmbench_plugins.timbral.tests._zwicker_reference import zwicker_window
+
+    rng = np.random.default_rng(6)
+    rows = [fast._band_levels(fast._windows(fm_tone(1.5, **CLIPS[k])), 48_000) for k in CLIPS]
+    noise = rng.uniform(-20, 125, (200, 28))
+    noise[::17, rng.integers(0, 28, 12)] = -np.inf  # silent bands
+    noise[5] = -np.inf  # a silent window
+    levels = np.concatenate(rows + [noise])
+    total, spec = fast.specific_loudness(levels)
+    for i, p in enumerate(levels):
+        n_ref, s_ref = zwicker_window(p)
+        assert total[i] == n_ref, i
+        np.testing.assert_allclose(spec[i], s_ref, rtol=1e-13, atol=1e-15, err_msg=str(i))
+
+
 def test_fast_onset_detect_equals_librosa():
     librosa = pytest.importorskip("librosa")
     rng = np.random.default_rng(3)
