@@ -993,26 +993,37 @@ def _attack_bandwidth(x: np.ndarray, fs: int, nper: int, step: int):
     # frame in between gives level and bandwidth 0, as if skipped)
     active = np.arange(active[0], active[-1] + 1)
     # single precision: this is the largest transform of the analysis, and only bin
-    # positions against a −75 dB threshold and 5 % roll-on are read from it
+    # positions against a −75 dB threshold and 5 % roll-on are read from it. Transformed
+    # and reduced a block of frames at a time (the full spectrogram would be ~60 MB).
     frames = sliding_window_view(x.astype(np.float32), nper)[::step][active[0] : active[-1] + 1]
-    spec = np.abs(scipy.fft.rfft(frames, axis=1))  # (frames, bins)
-    spec[:, 0] = 0.0  # removing each frame's mean zeroes exactly the DC bin
-    spec *= np.float32(np.sqrt(1.0 / (fs * nper)))
-    lev = spec.sum(axis=1)
-    # roll-on: the running sum mostly reaches 5 % within the lowest bins; accumulate
-    # those first and only the frames that need it in full (same sequential sums)
-    thr = lev * np.float32(0.05)
-    head = np.cumsum(spec[:, :256], axis=1) >= thr[:, None]
-    rollon = np.argmax(head, axis=1)
-    rest = np.flatnonzero(~head.any(axis=1))
-    if rest.size:
-        rollon[rest] = np.argmax(np.cumsum(spec[rest], axis=1) >= thr[rest, None], axis=1)
-    over = spec >= _db2mag(-75)
-    rolloff = spec.shape[1] - 1 - np.argmax(over[:, ::-1], axis=1)
-    freq = np.arange(spec.shape[1]) * fs / nper
+    n_bins = nper // 2 + 1
+    freq = np.arange(n_bins) * fs / nper
+    gain, floor, share = np.float32(np.sqrt(1.0 / (fs * nper))), _db2mag(-75), np.float32(0.05)
+    lev = np.empty(len(frames), dtype=np.float32)
+    width = np.empty(len(frames))
+    for s in range(0, len(frames), _BANDWIDTH_BLOCK):
+        spec = np.abs(scipy.fft.rfft(frames[s : s + _BANDWIDTH_BLOCK], axis=1))
+        spec[:, 0] = 0.0  # removing each frame's mean zeroes exactly the DC bin
+        spec *= gain
+        block_lev = spec.sum(axis=1)
+        # roll-on: the running sum mostly reaches 5 % within the lowest bins; accumulate
+        # those first and only the frames that need it in full (same sequential sums)
+        thr = block_lev * share
+        head = np.cumsum(spec[:, :256], axis=1) >= thr[:, None]
+        rollon = np.argmax(head, axis=1)
+        rest = np.flatnonzero(~head.any(axis=1))
+        if rest.size:
+            rollon[rest] = np.argmax(np.cumsum(spec[rest], axis=1) >= thr[rest, None], axis=1)
+        over = spec >= floor
+        rolloff = n_bins - 1 - np.argmax(over[:, ::-1], axis=1)
+        lev[s : s + len(spec)] = block_lev
+        width[s : s + len(spec)] = np.where(over.any(axis=1), freq[rolloff] - freq[rollon], 0.0)
     level[active] = lev
-    bandwidth[active] = np.where(over.any(axis=1), freq[rolloff] - freq[rollon], 0.0)
+    bandwidth[active] = width
     return level, bandwidth
+
+
+_BANDWIDTH_BLOCK = 64  # frames per block in _attack_bandwidth
 
 
 def hardness(a: Analysis) -> float:
@@ -1117,21 +1128,59 @@ def _rms_envelope(x, step, hop, normalise=True):
 
 
 def _spec(x, fs, nfft, noverlap, *, full_if_equal=False):
-    """Hamming power spectrogram; clips shorter than ``nfft`` use one whole-clip frame."""
+    """Hamming power spectrogram ``(freqs, times, bins × frames)``: that of
+    ``scipy.signal.spectrogram(x, fs, "hamming", nfft, noverlap, nfft, "constant", True,
+    "spectrum")``, with the same values; clips shorter than ``nfft`` use one whole-clip
+    frame."""
     from scipy.signal import spectrogram
 
     window = "hamming"
     if len(x) > nfft or (full_if_equal and len(x) == nfft):
-        return spectrogram(x, fs, window, nfft, noverlap, nfft, "constant", True, "spectrum")
+        step = nfft - noverlap
+        times = np.arange(nfft / 2, len(x) - nfft / 2 + 1, step) / float(fs)
+        return np.fft.rfftfreq(nfft, 1 / fs), times, _frame_power(x, nfft, step, np.float64)
     return spectrogram(x, fs, window, len(x), len(x) - 1, nfft, "constant", True, "spectrum")
 
 
 @functools.lru_cache(maxsize=8)
-def _hamming32(n: int) -> tuple[np.ndarray, np.float32]:
+def _hamming(n: int, dtype: type) -> tuple[np.ndarray, Any]:
+    """(window, 1 / Σwindow²) for the power spectrograms, in ``dtype``."""
     from scipy.signal import get_window
 
     win = get_window("hamming", n)
-    return win.astype(np.float32), np.float32(1.0 / win.sum() ** 2)
+    return win.astype(dtype), dtype(1.0 / win.sum() ** 2)
+
+
+def _frame_power(x: np.ndarray, nfft: int, step: int, dtype: type) -> np.ndarray:
+    """One-sided power spectra (bins × frames) of the Hamming-windowed, mean-removed
+    ``nfft``-sample frames of ``x`` every ``step`` samples, in ``dtype``, with the
+    operations of ``scipy.signal.spectrogram(scaling="spectrum")`` row by row; a block
+    of frames at a time, so the windowed frames stay in cache."""
+    import scipy.fft
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    win, scale = _hamming(nfft, dtype)
+    frames = sliding_window_view(np.asarray(x, dtype=dtype), nfft)[::step]
+    out = np.empty((len(frames), nfft // 2 + 1), dtype=dtype)
+    for s in range(0, len(frames), _SPEC_BLOCK):
+        block = frames[s : s + _SPEC_BLOCK]
+        block = block - np.mean(block, axis=-1, keepdims=True)  # detrend="constant"
+        z = scipy.fft.rfft(win * block, n=nfft)
+        if dtype is np.float64:  # scipy's complex arithmetic, for the same roundings
+            z = np.conjugate(z) * z
+            z *= scale
+            z[:, 1 : -1 if nfft % 2 == 0 else None] *= 2  # one-sided
+            out[s : s + len(block)] = z.real
+        else:
+            power = out[s : s + len(block)]
+            np.multiply(z.real, z.real, out=power)
+            power += z.imag * z.imag
+            power *= scale
+            power[:, 1 : -1 if nfft % 2 == 0 else None] *= 2
+    return out.T
+
+
+_SPEC_BLOCK = 32  # frames per block in _frame_power
 
 
 def _spec32(x, fs, nfft, noverlap, *, full_if_equal=False) -> np.ndarray:
@@ -1140,19 +1189,7 @@ def _spec32(x, fs, nfft, noverlap, *, full_if_equal=False) -> np.ndarray:
     as the double-precision transform); short clips take :func:`_spec` itself."""
     if not (len(x) > nfft or (full_if_equal and len(x) == nfft)):
         return _spec(x, fs, nfft, noverlap)[2]
-    import scipy.fft
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    win, scale = _hamming32(nfft)
-    frames = sliding_window_view(x.astype(np.float32), nfft)[:: nfft - noverlap]
-    frames = frames - frames.mean(axis=1, keepdims=True)  # detrend="constant"
-    frames *= win
-    z = scipy.fft.rfft(frames, axis=1)
-    power = z.real * z.real
-    power += z.imag * z.imag
-    power *= scale
-    power[:, 1 : -1 if nfft % 2 == 0 else None] *= 2  # one-sided
-    return power.T
+    return _frame_power(x, nfft, nfft - noverlap, np.float32)
 
 
 def depth(a: Analysis) -> float:
