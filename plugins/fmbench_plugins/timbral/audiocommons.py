@@ -690,37 +690,76 @@ def _third_octave_filters(fs: float):
     for i in range(top, 23, -1):  # bands above index 23 (exponent 7) at the full rate
         f1 = (2.0 ** (-1.0 / 6)) * centres[i] / (fs / 2.0)
         f2 = min((2.0 ** (1.0 / 6)) * centres[i] / (fs / 2.0), 0.9999999999)
-        designs[i] = butter(4, [f1, f2], "bandpass")
-    return top, designs, cheby1(2, 0.1, 0.4)
+        designs[i] = _monic(*butter(4, [f1, f2], "bandpass"))
+    return top, designs, _monic(*cheby1(2, 0.1, 0.4))
+
+
+def _monic(b: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(b, a) scaled so that a[0] == 1, as lfilter does before filtering."""
+    return b / a[0], a / a[0]
+
+
+@functools.lru_cache(maxsize=1)
+def _iir_kernel():
+    """``scipy.signal.lfilter(b, a, x, axis=0)`` (zero initial state; ``a[0] == 1``) of
+    every column of a (samples × signals) array, compiled: the same direct-form II
+    transposed recursion and roundings as scipy's, run across all columns at each sample
+    (vectorised). Returns (y, Σ y² per column, max y per column); with ``keep=False`` y is
+    not stored (an empty array)."""
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def iir(b, a, x, keep):  # pragma: no cover - compiled
+        n, cols = x.shape
+        order = len(a) - 1
+        z = np.zeros((order, cols))
+        y = np.empty((n if keep else 0, cols))
+        yn = np.empty(cols)
+        energy = np.zeros(cols)
+        peak = np.full(cols, -np.inf)
+        for t in range(n):
+            for r in range(cols):
+                yn[r] = z[0, r] + b[0] * x[t, r]
+            for k in range(order - 1):
+                bk, ak = b[k + 1], a[k + 1]
+                for r in range(cols):
+                    z[k, r] = z[k + 1, r] + x[t, r] * bk - yn[r] * ak
+            bk, ak = b[order], a[order]
+            for r in range(cols):
+                z[order - 1, r] = x[t, r] * bk - yn[r] * ak
+                energy[r] += yn[r] * yn[r]
+                peak[r] = max(peak[r], yn[r])
+            if keep:
+                y[t] = yn
+        return y, energy, peak
+
+    return iir
 
 
 def _band_levels(frames: np.ndarray, fs: float) -> np.ndarray:
     """Third-octave band levels (dB + 100) of each row: 28 bands 25 Hz..12.5 kHz.
 
     The lower bands reuse three band-pass designs on successively 2×-decimated signals.
+    All rows are filtered together (samples × windows layout).
     """
-    from scipy.signal import lfilter
-
+    iir = _iir_kernel()
     top, designs, (c, d) = _third_octave_filters(float(fs))
-    n_rows = frames.shape[0]
-    levels = np.zeros((n_rows, top + 1))
+    levels = np.zeros((frames.shape[0], top + 1))
 
-    def level(y, m):
+    def level(b, a, x):
+        _, energy, peak = iir(b, a, x, False)
         with np.errstate(divide="ignore"):
-            v = 20 * np.log10(np.sqrt(np.einsum("ij,ij->i", y, y) / m))  # row energies
-        return np.where(np.max(y, axis=1) > 0, v, -np.inf)
+            v = 20 * np.log10(np.sqrt(energy / x.shape[0]))
+        return np.where(peak > 0, v, -np.inf)
 
-    x = frames
+    x = np.ascontiguousarray(frames.T, dtype=np.float64)
     for i in range(top, 23, -1):
-        b, a = designs[i]
-        levels[:, i] = level(lfilter(b, a, x, axis=1), x.shape[1])
-    bu, bc, bl = designs[26], designs[25], designs[24]
+        levels[:, i] = level(*designs[i], x)
     for i in range(23, 1, -3):
-        x = lfilter(c, d, x, axis=1)[:, 1::2]
-        m = x.shape[1]
-        levels[:, i] = level(lfilter(*bu, x, axis=1), m)
-        levels[:, i - 1] = level(lfilter(*bc, x, axis=1), m)
-        levels[:, i - 2] = level(lfilter(*bl, x, axis=1), m)
+        x = np.ascontiguousarray(iir(c, d, x, True)[0][1::2])
+        levels[:, i] = level(*designs[26], x)
+        levels[:, i - 1] = level(*designs[25], x)
+        levels[:, i - 2] = level(*designs[24], x)
     return levels + 100.0
 
 

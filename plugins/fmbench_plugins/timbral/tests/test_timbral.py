@@ -235,6 +235,22 @@ def test_roughness_kernel_equals_peak_picking_and_pair_sums():
         assert got[i] == pytest.approx(expected, rel=1e-12, abs=1e-300), i
 
 
+def test_compiled_iir_equals_scipy_lfilter_column_by_column():
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((700, 9))
+    x[:, 3] = 0.0  # a silent column
+    top, designs, (c, d) = fast._third_octave_filters(48_000.0)
+    for b, a in [designs[top], designs[24], (c, d)]:
+        y, energy, peak = fast._iir_kernel()(b, a, x, True)
+        expected = lfilter(b, a, x, axis=0)
+        np.testing.assert_array_equal(y, expected)
+        np.testing.assert_allclose(energy, (expected**2).sum(axis=0), rtol=1e-12)
+        np.testing.assert_array_equal(peak, expected.max(axis=0))
+        assert fast._iir_kernel()(b, a, x, False)[0].shape == (0, 9)
+
+
 def test_compiled_specific_loudness_equals_the_per_window_reference():
     from fmbench_plugins.timbral.tests._zwicker_reference import zwicker_window
 
