@@ -122,7 +122,7 @@ def test_fast_agrees_with_timbral_models(name):
     ref = models_extract(x, 48_000)
     ours = fast.extract(x, 48_000)
     for k in KEYS[:7]:
-        assert ours[k] == pytest.approx(ref[k], abs=0.5), k
+        assert ours[k] == pytest.approx(ref[k], abs=1e-4), k
     assert ours["reverb"] == ref["reverb"]
 
 
@@ -149,7 +149,7 @@ def test_fast_agrees_with_timbral_models_on_the_256_shared_voices():
             diffs.append([ours[k] - ref[k] for k in KEYS])
     d = np.abs(np.array(diffs))
     assert len(d) > 200
-    assert (np.median(d[:, :7], axis=0) <= 0.5).all() and d[:, :7].max() <= 2.0
+    assert d[:, :7].max() <= 1e-4  # benchmarks/perf/timbral_speed.py --agreement prints them
     assert not d[:, 7].any()
 
 
