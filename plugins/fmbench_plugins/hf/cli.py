@@ -144,6 +144,12 @@ def sft_cmd(data, captions, model, output, **kwargs: Any) -> None:
     "--key-weights-json", help="dx7_dist key weights, a JSON object merged over the defaults."
 )
 @click.option(
+    "--reward-workers",
+    type=click.IntRange(min=0),
+    help="Processes that render and score metric:NAME rewards, kept for the whole run "
+    "(default: the usable cores; 0: in the training process).",
+)
+@click.option(
     "--think-control",
     type=click.Choice(["auto", "think", "no_think", "none"]),
     default="no_think",

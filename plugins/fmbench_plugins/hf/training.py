@@ -531,6 +531,18 @@ def train_sft(
     return _train_and_save(trainer, tokenizer, output, resume_arg, lora, merge_lora, meta)
 
 
+def reward_pool(reward: str, workers: int | None) -> Any:
+    """A :class:`fmbench.rewards.RewardPool` for the ``metric:NAME`` rewards in ``reward``
+    (``workers`` processes, default the usable cores), or None when there are none or
+    ``workers`` is 0 (they then score in this process)."""
+    from fmbench.rewards import RewardPool
+
+    specs = [s.strip() for s in reward.split(",")]
+    if workers == 0 or not any(s.startswith("metric:") for s in specs):
+        return None
+    return RewardPool(workers)
+
+
 def train_grpo(
     data: Sequence[str | os.PathLike[str]],
     captions: Sequence[str | os.PathLike[str]],
@@ -539,6 +551,7 @@ def train_grpo(
     *,
     reward: str = "dx7_dist",
     key_weights: dict[str, float] | None = None,
+    reward_workers: int | None = None,
     template: str | os.PathLike[str] = "minimal",
     think_control: str = "no_think",
     enable_thinking: bool = False,
@@ -575,7 +588,12 @@ def train_grpo(
     log: Callable[[str], None] = print,
 ) -> Path:
     """GRPO with the original defaults (docs/prompts-and-training.md#grpo-defaults); returns
-    the final model folder."""
+    the final model folder.
+
+    ``metric:NAME`` rewards render and score in a :class:`fmbench.rewards.RewardPool` of
+    ``reward_workers`` persistent processes (default: the usable cores; 0 scores in the
+    training process), started before the model loads and closed when training ends.
+    """
     import numpy as np
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
@@ -584,92 +602,98 @@ def train_grpo(
 
     output = Path(output)
     resume_arg = _resume_arg(resume, output)
-    rewards = reward_functions(reward, key_weights=key_weights)
-    tmpl = load_template(template)
-    rows, stats = build_grpo_rows(
-        data,
-        captions,
-        template=tmpl,
-        think_control=think_control,
-        enable_thinking=enable_thinking,
-        filter_rows=filter_rows,
-        pool_size=pool_size,
-        seed=seed,
-    )
-    lm, tokenizer = _load(model, allow_hub=allow_hub)
-    tokenizer.padding_side = "left"
-    lengths = [_prompt_tokens(tokenizer, r["prompt"], enable_thinking) for r in rows]
-    l_q = int(np.quantile(lengths, length_quantile))
-    kept = [r for r, n in zip(rows, lengths, strict=True) if n <= l_q]
-    for _ in range(len(rows) - len(kept)):
-        stats.skip(f"prompt longer than the {length_quantile} quantile ({l_q} tokens)")
-    stats.kept = len(kept)
-    max_prompt = l_q + 1
-    completion = max_completion_length or max_seq_length - max_prompt
-    if completion < 1 or max_prompt + completion > max_seq_length:
-        raise TrainingError(
-            f"prompt ({max_prompt}) + completion ({completion}) tokens exceed "
-            f"--max-seq-length {max_seq_length}"
-        )
-    processes = int(os.environ.get("WORLD_SIZE", "1"))
-    accum, steps_per_gen, note = grpo_batch_plan(
-        batch_size, num_generations, processes=processes, grad_accum=grad_accum
-    )
-    log(f"GRPO data: {stats.describe()}; max prompt {max_prompt}, max completion {completion}")
-    if note:
-        log(f"GRPO batch: {note}")
-    args = GRPOConfig(
-        **_common_args(
-            output=output,
-            max_steps=max_steps,
-            epochs=1.0,
-            batch_size=batch_size,
-            lr=lr,
-            weight_decay=weight_decay,
-            warmup=warmup_ratio,
-            save_steps=save_steps,
-            save_total_limit=save_total_limit,
+    pool = reward_pool(reward, reward_workers)
+    try:
+        rewards = reward_functions(reward, key_weights=key_weights, pool=pool)
+        tmpl = load_template(template)
+        rows, stats = build_grpo_rows(
+            data,
+            captions,
+            template=tmpl,
+            think_control=think_control,
+            enable_thinking=enable_thinking,
+            filter_rows=filter_rows,
+            pool_size=pool_size,
             seed=seed,
-            optim=optim,
-        ),
-        gradient_accumulation_steps=accum,
-        steps_per_generation=steps_per_gen,
-        num_generations=num_generations,
-        max_completion_length=completion,
-        temperature=temperature,
-        top_p=top_p,
-        top_k=top_k,
-        min_p=min_p,
-        beta=beta,
-        loss_type=loss_type,
-        scale_rewards=scale_rewards,
-        chat_template_kwargs={"enable_thinking": enable_thinking},
-    )
-    trainer = GRPOTrainer(
-        model=lm,
-        reward_funcs=rewards,
-        args=args,
-        train_dataset=Dataset.from_list(kept),
-        processing_class=tokenizer,
-        peft_config=_lora_config(lora, lora_rank, lora_alpha, lora_dropout),
-    )
-    meta = {
-        "recipe": "grpo",
-        "base_model": model,
-        "reward": reward,
-        "key_weights": key_weights,
-        "template": tmpl.name,
-        "template_sha256": tmpl.sha256,
-        "think_control": think_control,
-        "enable_thinking": enable_thinking,
-        "data": stats.describe(),
-        "batch": {
-            "per_device": batch_size,
-            "grad_accum": accum,
-            "steps_per_generation": steps_per_gen,
-            "num_generations": num_generations,
-            "note": note,
-        },
-        "lora": _lora_meta(lora, lora_rank, lora_alpha, lora_dropout),
-    }
-    return _train_and_save(trainer, tokenizer, output, resume_arg, lora, merge_lora, meta)
+        )
+        lm, tokenizer = _load(model, allow_hub=allow_hub)
+        tokenizer.padding_side = "left"
+        lengths = [_prompt_tokens(tokenizer, r["prompt"], enable_thinking) for r in rows]
+        l_q = int(np.quantile(lengths, length_quantile))
+        kept = [r for r, n in zip(rows, lengths, strict=True) if n <= l_q]
+        for _ in range(len(rows) - len(kept)):
+            stats.skip(f"prompt longer than the {length_quantile} quantile ({l_q} tokens)")
+        stats.kept = len(kept)
+        max_prompt = l_q + 1
+        completion = max_completion_length or max_seq_length - max_prompt
+        if completion < 1 or max_prompt + completion > max_seq_length:
+            raise TrainingError(
+                f"prompt ({max_prompt}) + completion ({completion}) tokens exceed "
+                f"--max-seq-length {max_seq_length}"
+            )
+        processes = int(os.environ.get("WORLD_SIZE", "1"))
+        accum, steps_per_gen, note = grpo_batch_plan(
+            batch_size, num_generations, processes=processes, grad_accum=grad_accum
+        )
+        log(f"GRPO data: {stats.describe()}; max prompt {max_prompt}, max completion {completion}")
+        if note:
+            log(f"GRPO batch: {note}")
+        args = GRPOConfig(
+            **_common_args(
+                output=output,
+                max_steps=max_steps,
+                epochs=1.0,
+                batch_size=batch_size,
+                lr=lr,
+                weight_decay=weight_decay,
+                warmup=warmup_ratio,
+                save_steps=save_steps,
+                save_total_limit=save_total_limit,
+                seed=seed,
+                optim=optim,
+            ),
+            gradient_accumulation_steps=accum,
+            steps_per_generation=steps_per_gen,
+            num_generations=num_generations,
+            max_completion_length=completion,
+            temperature=temperature,
+            top_p=top_p,
+            top_k=top_k,
+            min_p=min_p,
+            beta=beta,
+            loss_type=loss_type,
+            scale_rewards=scale_rewards,
+            chat_template_kwargs={"enable_thinking": enable_thinking},
+        )
+        trainer = GRPOTrainer(
+            model=lm,
+            reward_funcs=rewards,
+            args=args,
+            train_dataset=Dataset.from_list(kept),
+            processing_class=tokenizer,
+            peft_config=_lora_config(lora, lora_rank, lora_alpha, lora_dropout),
+        )
+        meta = {
+            "recipe": "grpo",
+            "base_model": model,
+            "reward": reward,
+            "reward_workers": pool.workers if pool is not None else 0,
+            "key_weights": key_weights,
+            "template": tmpl.name,
+            "template_sha256": tmpl.sha256,
+            "think_control": think_control,
+            "enable_thinking": enable_thinking,
+            "data": stats.describe(),
+            "batch": {
+                "per_device": batch_size,
+                "grad_accum": accum,
+                "steps_per_generation": steps_per_gen,
+                "num_generations": num_generations,
+                "note": note,
+            },
+            "lora": _lora_meta(lora, lora_rank, lora_alpha, lora_dropout),
+        }
+        return _train_and_save(trainer, tokenizer, output, resume_arg, lora, merge_lora, meta)
+    finally:
+        if pool is not None:
+            pool.close()

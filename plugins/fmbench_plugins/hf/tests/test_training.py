@@ -162,6 +162,28 @@ def test_grpo_full_and_lora(train_csvs, sft_model, tmp_path):
     assert lora.name == "final_model" and (tmp_path / "gl" / "final_lora").is_dir()
 
 
+def test_grpo_metric_rewards_score_in_a_reward_pool(train_csvs, sft_model, tmp_path, monkeypatch):
+    import fmbench.rewards
+    from fmbench_plugins.hf import training
+
+    assert training.reward_pool("dx7_dist,toolrl_exact", None) is None
+    assert training.reward_pool("metric:rms", 0) is None
+    pools = []
+    real = fmbench.rewards.RewardPool
+
+    def recording(*args, **kwargs):
+        pools.append(real(*args, **kwargs))
+        return pools[-1]
+
+    monkeypatch.setattr(fmbench.rewards, "RewardPool", recording)
+    final = _grpo(
+        train_csvs, sft_model, tmp_path / "gm", reward="dx7_dist,metric:rms", reward_workers=1
+    )
+    meta = json.loads((final / "fmbench_training.json").read_text())
+    assert meta["reward"] == "dx7_dist,metric:rms" and meta["reward_workers"] == 1
+    assert len(pools) == 1 and pools[0].workers == 1 and pools[0].closed  # closed at the end
+
+
 def test_missing_base_model_is_a_clear_error(train_csvs, tmp_path):
     with pytest.raises(TrainingError, match="base model folder not found"):
         _sft(train_csvs, tmp_path / "nope", tmp_path / "o")
