@@ -215,7 +215,7 @@ def percussive_ratio(x: np.ndarray, Z: np.ndarray | None = None) -> float:
     mask_p = np.divide(num, den, out=np.full_like(num, 0.5), where=den > 0)
     # the masks sum to one and the STFT reconstructs perfectly, so the harmonic part is
     # the rest of the signal: one inverse transform instead of two
-    pa = istft_frames(Z * mask_p, length=_HOP * (n_frames - 1))
+    pa = istft_frames(Z, _HOP * (n_frames - 1), mask_p)
     ha = x[: len(pa)] - pa
     pe, he = _rms_envelope(pa, 1024, 512, False), _rms_envelope(ha, 1024, 512, False)
     keep = (pe != 0) | (he != 0)
@@ -245,19 +245,28 @@ def _hann(n: int) -> np.ndarray:
 _BLOCK_FRAMES = 32  # frames transformed at a time: the windowed block stays in cache
 
 
-def stft_frames(x: np.ndarray) -> np.ndarray:
-    """``librosa.stft(x).T``: complex spectra of the centred, zero-padded 2048-point Hann
-    frames every 512 samples, one row per frame (frames × 1025 bins)."""
+def _stft_blocks(x: np.ndarray):
+    """Yield ``(start, spectra)`` for consecutive blocks of :func:`stft_frames` rows."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     pad = _N_FFT // 2
     xp = np.pad(np.asarray(x, dtype=np.float64), (pad, pad))
     frames = sliding_window_view(xp, _N_FFT)[::_HOP]
     win = _hann(_N_FFT)
-    out = np.empty((frames.shape[0], _N_FFT // 2 + 1), dtype=np.complex128)
     for s in range(0, frames.shape[0], _BLOCK_FRAMES):
-        e = min(s + _BLOCK_FRAMES, frames.shape[0])
-        np.fft.rfft(frames[s:e] * win, axis=1, out=out[s:e])
+        yield s, np.fft.rfft(frames[s : s + _BLOCK_FRAMES] * win, axis=1)
+
+
+def _n_stft_frames(n: int) -> int:
+    return 1 + n // _HOP
+
+
+def stft_frames(x: np.ndarray) -> np.ndarray:
+    """``librosa.stft(x).T``: complex spectra of the centred, zero-padded 2048-point Hann
+    frames every 512 samples, one row per frame (frames × 1025 bins)."""
+    out = np.empty((_n_stft_frames(len(x)), _N_FFT // 2 + 1), dtype=np.complex128)
+    for s, z in _stft_blocks(x):
+        out[s : s + len(z)] = z
     return out
 
 
@@ -273,8 +282,9 @@ def _window_sum_square(n_blocks: int, n_frames: int) -> np.ndarray:
     return wss
 
 
-def istft_frames(Z: np.ndarray, length: int) -> np.ndarray:
-    """``librosa.istft(Z.T, length=length)`` for :func:`stft_frames` output: windowed
+def istft_frames(Z: np.ndarray, length: int, mask: np.ndarray | None = None) -> np.ndarray:
+    """``librosa.istft((Z * mask).T, length=length)`` for :func:`stft_frames` output
+    (``mask``: an optional real array of Z's shape, applied a block at a time): windowed
     inverse transforms overlap-added and divided by the window's summed square where that
     is not negligible; samples after the last frame are zero."""
     n_frames = min(Z.shape[0], int(np.ceil((length + _N_FFT) / _HOP)))
@@ -284,7 +294,8 @@ def istft_frames(Z: np.ndarray, length: int) -> np.ndarray:
     y = np.zeros((n_blocks, _HOP))
     for s in range(0, n_frames, _BLOCK_FRAMES):
         e = min(s + _BLOCK_FRAMES, n_frames)
-        frames = np.fft.irfft(Z[s:e], n=_N_FFT, axis=1)
+        block = Z[s:e] if mask is None else Z[s:e] * mask[s:e]
+        frames = np.fft.irfft(block, n=_N_FFT, axis=1)
         frames *= win
         for j in range(q):
             y[s + j : e + j] += frames[:, j * _HOP : (j + 1) * _HOP]
@@ -339,17 +350,26 @@ def _onset_strength(x: np.ndarray, fs: int, Z: np.ndarray | None = None) -> np.n
     """``librosa.onset.onset_strength(y=x, sr=fs)``: the mean over 128 mel bands of the
     positive frame-to-frame rise of the dB mel power (top 80 dB), delayed by three frames
     (one for the difference, two for centring). ``Z`` is :func:`stft_frames` of ``x``
-    when the caller already has it."""
-    if Z is None:
-        Z = stft_frames(x)
-    power = Z.real * Z.real
-    power += Z.imag * Z.imag
-    mel = _mel_basis(fs) @ power.T  # (128, frames), C-ordered like librosa's
+    when the caller already has it; otherwise the STFT is computed and reduced a block of
+    frames at a time (never held whole)."""
+    basis = _mel_basis(fs)
+    n_frames = _n_stft_frames(len(x)) if Z is None else Z.shape[0]
+    mel = np.empty((basis.shape[0], n_frames))  # (128, frames), C-ordered like librosa's
+    blocks = _stft_blocks(x) if Z is None else _blocks_of(Z)
+    for s, z in blocks:
+        power = z.real * z.real
+        power += z.imag * z.imag
+        mel[:, s : s + len(z)] = basis @ power.T
     db = 10.0 * np.log10(np.maximum(1e-10, mel))
     db = np.maximum(db, db.max() - 80.0)
     rise = np.maximum(0.0, db[:, 1:] - db[:, :-1])
     env = np.concatenate([np.zeros(1 + _N_FFT // (2 * _HOP)), np.mean(rise, axis=0)])
-    return env[: Z.shape[0]]
+    return env[:n_frames]
+
+
+def _blocks_of(Z: np.ndarray):
+    for s in range(0, Z.shape[0], _BLOCK_FRAMES):
+        yield s, Z[s : s + _BLOCK_FRAMES]
 
 
 def _walk_back(loc, env, look_back, hyst_thresh, hyst_len, floor):
