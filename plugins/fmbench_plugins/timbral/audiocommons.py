@@ -53,15 +53,44 @@ def _butter(order: int, wn: Any, btype: str) -> tuple[np.ndarray, np.ndarray]:
     return butter(order, list(wn) if isinstance(wn, tuple) else wn, btype)
 
 
-def _lfilter_repeat(x: np.ndarray, crossover: float, fs: float, btype: str, times: int):
-    """``times`` cascaded passes of one 2nd-order Butterworth filter (the models call
-    lfilter ``times`` times), run as one ``sosfilt`` over ``times`` identical sections:
-    the same recursion in a single pass over the signal."""
-    from scipy.signal import sosfilt
+def _butter_cascades(x: np.ndarray, fs: float, *bands: tuple[float, str]) -> np.ndarray:
+    """Columns (samples × bands): ``x`` through three cascaded passes of the 2nd-order
+    Butterworth filter of each (crossover Hz, "low"/"high") band — the models call
+    lfilter three times per filter. Each column equals ``scipy.signal.sosfilt`` over
+    three identical sections (the same recursion, operation for operation), and all
+    bands run in one compiled pass over the signal, vectorised across bands."""
+    coef = np.empty((3, 6, len(bands)))  # section × (b0 b1 b2 a0 a1 a2) × band
+    for k, (crossover, btype) in enumerate(bands):
+        b, a = _butter(2, crossover / (0.5 * fs), btype)
+        b, a = _monic(b, a)
+        coef[:, :, k] = np.concatenate([b, a])[None, :]
+    return _cascade_kernel()(coef, np.ascontiguousarray(x, dtype=np.float64))
 
-    b, a = _butter(2, crossover / (0.5 * fs), btype)
-    sos = np.tile(np.concatenate([b, a])[None, :], (times, 1))
-    return sosfilt(sos, x)
+
+@functools.lru_cache(maxsize=1)
+def _cascade_kernel():
+    """The compiled second-order-section recursion of :func:`_butter_cascades`."""
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def cascade(coef, x):  # pragma: no cover - compiled
+        n_sec, _, cols = coef.shape
+        out = np.empty((x.shape[0], cols))
+        z0 = np.zeros((n_sec, cols))
+        z1 = np.zeros((n_sec, cols))
+        cur = np.empty(cols)
+        for t in range(x.shape[0]):
+            cur[:] = x[t]
+            for s in range(n_sec):
+                for k in range(cols):  # scipy's _sosfilt, operation for operation
+                    xn = coef[s, 0, k] * cur[k] + z0[s, k]
+                    z0[s, k] = coef[s, 1, k] * cur[k] - coef[s, 4, k] * xn + z1[s, k]
+                    z1[s, k] = coef[s, 2, k] * cur[k] - coef[s, 5, k] * xn
+                    cur[k] = xn
+            out[t] = cur
+        return out
+
+    return cascade
 
 
 def _bell(lo: int, hi: int) -> np.ndarray:
@@ -975,7 +1004,14 @@ class Analysis:
     @property
     def highpassed(self) -> np.ndarray:
         """``x`` after three 2nd-order 20 Hz high-pass passes (depth and brightness)."""
-        return self._get("hp20", lambda: _lfilter_repeat(self.x, 20, self.fs, "high", 3))
+        return self._get("hp20", lambda: _butter_cascades(self.x, self.fs, (20, "high"))[:, 0])
+
+    @property
+    def highpassed_bands(self) -> np.ndarray:
+        """:attr:`highpassed` through the low-passes at 2 kHz and 500 Hz (depth) and the
+        high-passes at 2 kHz and 100 Hz (brightness), as four columns."""
+        bands = ((2000, "low"), (500, "low"), (2000, "high"), (100, "high"))
+        return self._get("hp_bands", lambda: _butter_cascades(self.highpassed, self.fs, *bands))
 
 
 # ------------------------------------------------------------------------- the models
@@ -1255,8 +1291,7 @@ def depth(a: Analysis) -> float:
     """Apparent depth: low-frequency centroid and energy ratio, decay duration and pitch."""
     fs = a.fs
     hp = a.highpassed
-    lp_c = _lfilter_repeat(hp, 2000, fs, "low", 3)
-    lp_r = _lfilter_repeat(hp, 500, fs, "low", 3)
+    lp_c, lp_r = a.highpassed_bands[:, 0], a.highpassed_bands[:, 1]
     g = 1.0 / np.max(np.abs(hp))
     hp, lp_c, lp_r = hp * g, lp_c * g, lp_r * g
     # double precision where peaks are picked (pitch), single for the band energies
@@ -1304,8 +1339,7 @@ def brightness(a: Analysis) -> float:
     """Apparent brightness: energy ratio above 2 kHz and the centroid above 100 Hz."""
     fs = a.fs
     hp = a.highpassed
-    r = _lfilter_repeat(hp, 2000, fs, "high", 3)
-    c = _lfilter_repeat(hp, 100, fs, "high", 3)
+    r, c = a.highpassed_bands[:, 2], a.highpassed_bands[:, 3]
     g = 1.0 / np.max(np.abs(hp))
     hp, r, c = hp * g, r * g, c * g
     s_all = _spec32(hp, fs, 2048, 1536, full_if_equal=True)

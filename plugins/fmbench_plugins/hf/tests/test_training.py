@@ -163,8 +163,9 @@ def test_grpo_full_and_lora(train_csvs, sft_model, tmp_path):
 
 
 def test_grpo_metric_rewards_score_in_a_reward_pool(train_csvs, sft_model, tmp_path, monkeypatch):
-    import fmbench.rewards
     from fmbench_plugins.hf import training
+
+    import fmbench.rewards
 
     assert training.reward_pool("dx7_dist,toolrl_exact", None) is None
     assert training.reward_pool("metric:rms", 0) is None

@@ -251,6 +251,18 @@ def test_compiled_iir_equals_scipy_lfilter_column_by_column():
         assert fast._iir_kernel()(b, a, x, False)[0].shape == (0, 9)
 
 
+def test_compiled_butterworth_cascades_equal_scipy_sosfilt():
+    from scipy.signal import butter, sosfilt
+
+    x = fm_tone(0.5, 48_000)
+    bands = ((2000, "low"), (500, "low"), (2000, "high"), (20, "high"))
+    got = fast._butter_cascades(x, 48_000, *bands)
+    for k, (crossover, btype) in enumerate(bands):
+        b, a = butter(2, crossover / 24_000, btype)
+        expected = sosfilt(np.tile(np.concatenate([b, a]), (3, 1)), x)
+        np.testing.assert_array_equal(got[:, k], expected)
+
+
 def test_compiled_specific_loudness_equals_the_per_window_reference():
     from fmbench_plugins.timbral.tests._zwicker_reference import zwicker_window
 
