@@ -57,37 +57,40 @@ def _butter_cascades(x: np.ndarray, fs: float, *bands: tuple[float, str]) -> np.
     """Columns (samples × bands): ``x`` through three cascaded passes of the 2nd-order
     Butterworth filter of each (crossover Hz, "low"/"high") band — the models call
     lfilter three times per filter. Each column equals ``scipy.signal.sosfilt`` over
-    three identical sections (the same recursion, operation for operation), and all
-    bands run in one compiled pass over the signal, vectorised across bands."""
-    coef = np.empty((3, 6, len(bands)))  # section × (b0 b1 b2 a0 a1 a2) × band
+    three identical sections (the same recursion, operation for operation), compiled with
+    the filter state in registers (about twice as fast as sosfilt)."""
+    coef = np.empty((len(bands), 5))  # per band: b0 b1 b2 a1 a2 (a0 = 1)
     for k, (crossover, btype) in enumerate(bands):
-        b, a = _butter(2, crossover / (0.5 * fs), btype)
-        b, a = _monic(b, a)
-        coef[:, :, k] = np.concatenate([b, a])[None, :]
+        b, a = _monic(*_butter(2, crossover / (0.5 * fs), btype))
+        coef[k] = [b[0], b[1], b[2], a[1], a[2]]
     return _cascade_kernel()(coef, np.ascontiguousarray(x, dtype=np.float64))
 
 
 @functools.lru_cache(maxsize=1)
 def _cascade_kernel():
-    """The compiled second-order-section recursion of :func:`_butter_cascades`."""
+    """The compiled recursion of :func:`_butter_cascades`."""
     import numba
 
     @numba.njit(cache=True, nogil=True)
     def cascade(coef, x):  # pragma: no cover - compiled
-        n_sec, _, cols = coef.shape
-        out = np.empty((x.shape[0], cols))
-        z0 = np.zeros((n_sec, cols))
-        z1 = np.zeros((n_sec, cols))
-        cur = np.empty(cols)
-        for t in range(x.shape[0]):
-            cur[:] = x[t]
-            for s in range(n_sec):
-                for k in range(cols):  # scipy's _sosfilt, operation for operation
-                    xn = coef[s, 0, k] * cur[k] + z0[s, k]
-                    z0[s, k] = coef[s, 1, k] * cur[k] - coef[s, 4, k] * xn + z1[s, k]
-                    z1[s, k] = coef[s, 2, k] * cur[k] - coef[s, 5, k] * xn
-                    cur[k] = xn
-            out[t] = cur
+        out = np.empty((x.shape[0], coef.shape[0]))
+        for k in range(coef.shape[0]):
+            b0, b1, b2, a1, a2 = coef[k, 0], coef[k, 1], coef[k, 2], coef[k, 3], coef[k, 4]
+            p0 = p1 = q0 = q1 = r0 = r1 = 0.0  # the three sections' states
+            for t in range(x.shape[0]):  # scipy's _sosfilt, operation for operation
+                v = x[t]
+                y = b0 * v + p0
+                p0 = b1 * v - a1 * y + p1
+                p1 = b2 * v - a2 * y
+                v = y
+                y = b0 * v + q0
+                q0 = b1 * v - a1 * y + q1
+                q1 = b2 * v - a2 * y
+                v = y
+                y = b0 * v + r0
+                r0 = b1 * v - a1 * y + r1
+                r1 = b2 * v - a2 * y
+                out[t, k] = y
         return out
 
     return cascade
