@@ -73,7 +73,7 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path):
     # wait until rendering has produced some (but not all) cache entries, then kill -9
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
-        renders = list((cache / "render").glob("*/*.npz")) if (cache / "render").exists() else []
+        renders = list((cache / "render").glob("*/*.arr")) if (cache / "render").exists() else []
         if len(renders) >= 3:
             break
         time.sleep(0.05)
@@ -87,7 +87,7 @@ def test_kill_9_then_resume_matches_an_uninterrupted_run(tmp_path):
         time.sleep(0.1)
     assert not _processes_naming(run_dir), "orphaned workers outlived the killed run"
     assert not RunDir(run_dir).is_complete()
-    done_before = {p: p.stat().st_mtime_ns for p in (cache / "render").glob("*/*.npz")}
+    done_before = {p: p.stat().st_mtime_ns for p in (cache / "render").glob("*/*.arr")}
     generated = (run_dir / "generations.jsonl").read_text()
 
     subprocess.run(_cmd(run_dir, "--resume"), env=_env(cache), check=True, timeout=600)

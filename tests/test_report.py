@@ -294,7 +294,7 @@ def test_report_reuses_encoded_media_from_the_cache(tmp_path, two_runs, bench, c
     for p in (tmp_path / "r1" / "media").iterdir():  # byte-identical media
         assert p.read_bytes() == (tmp_path / "r2" / "media" / p.name).read_bytes()
     # a damaged entry is encoded again
-    entries = sorted((cache.root / "report-media").rglob("*.npz"))
+    entries = sorted((cache.root / "report-media").rglob("*.arr"))
     assert len(entries) == 10
     entries[0].write_bytes(b"garbage")
     logs.clear()

@@ -82,6 +82,7 @@ def test_a_cold_run_computes_no_reference_side_work(tmp_path, monkeypatch, fresh
     config = RunConfig(benchmark="smoke", generator="oracle", workers=1, n_boot=20)
     result = Runner(config, run_dir=tmp_path / "run", cache=Cache(root)).run()
     assert result.summary.metrics["rms"].value == pytest.approx(1.0)
-    computed = {p.name: len(list(p.glob("*/*.npz"))) for p in root.iterdir() if p.is_dir()}
+    cache = Cache(root)
+    computed = {p.name: len(cache.keys(p.name)) for p in root.iterdir() if p.is_dir()}
     assert computed.get("render", 0) == 10  # renders are never shipped
     assert computed.get("rms", 0) == 0 and computed.get("embeddings", 0) == 0, computed

@@ -154,7 +154,7 @@ def test_a_render_removed_from_the_cache_is_a_clear_error(tmp_path):
     p = _patches()[0]
     streamed, _ = render_with_cache([p], renderer, SHORT, cache, LocalExecutor(1), stream=True)
     audio_mod._recent.clear()
-    for f in (tmp_path / "cache" / "render").rglob("*.npz"):
+    for f in (tmp_path / "cache" / "render").rglob("*.arr"):
         f.unlink()
     with pytest.raises(AudioFileError, match="no longer in the cache.*--resume"):
         _ = streamed[p.content_hash].samples

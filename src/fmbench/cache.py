@@ -3,9 +3,12 @@
 A key is the SHA-256 of everything the value depends on — typically the audio's
 ``content_hash``, the component's ``identity`` and its settings — never a file name, so
 a cache entry cannot go stale silently (:func:`make_key`). Values live at
-``<root>/<namespace>/<key[:2]>/<key>.npz``; writes are atomic (temporary file, then
-rename), and an unreadable or corrupted entry (zip CRC mismatch, truncation) is deleted
-and reported as a miss, so the caller recomputes instead of crashing.
+``<root>/<namespace>/<key[:2]>/<key>.arr``: a short header (dtype, shape), a CRC-32 of
+header and data, then the raw array (read back with one read and no archive to open:
+about ten times faster than an ``.npz`` for the small entries a run reads by the
+hundred). Writes are atomic (temporary file, then rename), and an unreadable or corrupted
+entry (wrong format, CRC mismatch, truncation) is deleted and reported as a miss, so the
+caller recomputes instead of crashing.
 
 The root is ``$FMBENCH_CACHE`` if set, else ``~/.cache/fmbench``; ``FMBENCH_CACHE=off``
 disables caching (every ``get`` misses, ``put`` stores nothing).
@@ -24,8 +27,10 @@ import contextlib
 import hashlib
 import json
 import os
+import struct
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -103,8 +108,54 @@ def shipped_entries() -> dict[str, np.ndarray]:
     return _shipped
 
 
+#: the first bytes of a cache entry (format version 1)
+_MAGIC = b"FMBARR1\n"
+_SUFFIX = ".arr"
+#: dtype kinds an entry may hold: numbers, booleans and fixed-width strings (no objects)
+_KINDS = "biufcSU"
+
+
+class CorruptEntry(ValueError):
+    """A cache entry's bytes are not a well-formed, intact array."""
+
+
+def encode_entry(value: np.ndarray) -> list[bytes | memoryview]:
+    """The bytes of a cache entry holding ``value`` (as consecutive chunks)."""
+    arr = np.asarray(value)
+    if not arr.flags.c_contiguous:
+        arr = arr.copy(order="C")  # (ascontiguousarray would make a 0-d array 1-d)
+    if arr.dtype.kind not in _KINDS:
+        raise TypeError(f"cache entries hold plain arrays, not dtype {arr.dtype}")
+    header = json.dumps({"dtype": arr.dtype.str, "shape": list(arr.shape)}).encode()
+    data = memoryview(arr).cast("B") if arr.size else memoryview(b"")
+    crc = zlib.crc32(data, zlib.crc32(header))
+    return [_MAGIC, struct.pack("<II", len(header), crc), header, data]
+
+
+def decode_entry(buf: bytearray) -> np.ndarray:
+    """The array in a cache entry's bytes (writable, backed by ``buf``); raises
+    :class:`CorruptEntry` for anything else."""
+    start = len(_MAGIC) + 8
+    if len(buf) < start or buf[: len(_MAGIC)] != _MAGIC:
+        raise CorruptEntry("not an fmbench cache entry")
+    n_header, crc = struct.unpack_from("<II", buf, len(_MAGIC))
+    view = memoryview(buf)
+    header, data = view[start : start + n_header], view[start + n_header :]
+    if len(header) != n_header or zlib.crc32(data, zlib.crc32(header)) != crc:
+        raise CorruptEntry("CRC mismatch (damaged or truncated)")
+    try:
+        meta = json.loads(bytes(header))
+        dtype, shape = np.dtype(meta["dtype"]), tuple(int(n) for n in meta["shape"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CorruptEntry(f"bad header: {exc}") from None
+    count = int(np.prod(shape, dtype=np.int64))
+    if dtype.kind not in _KINDS or min(shape, default=0) < 0 or count * dtype.itemsize != len(data):
+        raise CorruptEntry("header and data disagree")
+    return np.frombuffer(buf, dtype=dtype, count=count, offset=start + n_header).reshape(shape)
+
+
 class Cache:
-    """A directory of ``.npz`` entries addressed by ``(namespace, key)``.
+    """A directory of array entries addressed by ``(namespace, key)``.
 
     ``Cache()`` uses :func:`default_cache_dir`; ``Cache(path)`` a given folder;
     ``Cache(None)`` or ``Cache(enabled=False)`` stores nothing.
@@ -131,7 +182,14 @@ class Cache:
             raise ValueError(f"invalid cache namespace {namespace!r}")
         if len(key) < 8 or not all(c in "0123456789abcdef" for c in key):
             raise ValueError(f"cache keys are hex digests (see make_key), got {key!r}")
-        return self.root / namespace / key[:2] / f"{key}.npz"
+        return self.root / namespace / key[:2] / f"{key}{_SUFFIX}"
+
+    def keys(self, namespace: str) -> list[str]:
+        """The keys stored in ``namespace`` (sorted; the shipped layer not included)."""
+        if self.root is None:
+            return []
+        folder = self.path(namespace, "0" * 8).parent.parent
+        return sorted(p.stem for p in folder.glob(f"*/*{_SUFFIX}"))
 
     def get(self, namespace: str, key: str) -> np.ndarray | None:
         """The stored array, or None on a miss (a corrupted entry is removed: a miss)."""
@@ -140,15 +198,17 @@ class Cache:
             return None
         path = self.path(namespace, key)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                value = data["value"]  # reading the member checks its CRC
+            with open(path, "rb") as f:
+                buf = bytearray(os.fstat(f.fileno()).st_size)
+                f.readinto(buf)
+            value = decode_entry(buf)  # checks the CRC
         except FileNotFoundError:
             shipped = shipped_entries().get(shipped_member(namespace, key))
             if shipped is None:
                 self.misses += 1
                 return None
             value = shipped.copy()  # a caller may modify it; the layer stays as shipped
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        except (OSError, CorruptEntry):
             path.unlink(missing_ok=True)
             self.misses += 1
             return None
@@ -164,7 +224,7 @@ class Cache:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}.", suffix=".part", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, value=np.asarray(value))
+                f.writelines(encode_entry(np.asarray(value)))
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):

@@ -75,10 +75,10 @@ def ship_reference(
             if namespace.name in NOT_SHIPPED:
                 continue
             cache = Cache(root)
-            for path in sorted(namespace.glob("*/*.npz")):
-                value = cache.get(namespace.name, path.stem)
+            for key in cache.keys(namespace.name):
+                value = cache.get(namespace.name, key)
                 if value is not None:
-                    entries[shipped_member(namespace.name, path.stem)] = value
+                    entries[shipped_member(namespace.name, key)] = value
                     counts[namespace.name] = counts.get(namespace.name, 0) + 1
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(target) as tmp_path, open(tmp_path, "wb") as f:
