@@ -236,3 +236,51 @@ def test_malformed_quoting(tmp_path):
     path = _write(tmp_path, "," + HEADER + '\n0,1,"a.wav"x,{},X,False,False\n')
     with pytest.raises(DatasetError, match="malformed CSV"):
         read_dataset(path)
+
+
+# -- stored patches ----------------------------------------------------------------------
+def test_a_second_load_reads_the_stored_patches_not_the_json(tmp_path, monkeypatch):
+    import fmbench.dataset as dataset_mod
+    from fmbench.cache import Cache
+    from fmbench.patch.model import N_VALUES, Patch
+
+    monkeypatch.setenv("FMBENCH_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "d.csv"
+    write_dataset(path, [_row(i) for i in range(5)] + [_row(5, inaudible=True)])
+    caps = {str(i): f"c{i}" for i in range(6)}
+    first = load_items(path, caps)
+    assert len(Cache().keys(dataset_mod.DATASET_PATCHES)) == 1
+
+    def no_json(*args, **kwargs):
+        raise AssertionError("patch JSON parsed although the patches are stored")
+
+    with monkeypatch.context() as m:
+        m.setattr(dataset_mod, "parse_patch_data", no_json)
+        assert load_items(path, caps) == first
+    # another inaudible policy and changed bytes are other entries
+    assert len(load_items(path, caps, exclude_inaudible=False)) == 6
+    write_dataset(path, [_row(i) for i in range(4)])
+    assert [i.id for i in load_items(path, caps)] == ["0", "1", "2", "3"]
+    assert len(Cache().keys(dataset_mod.DATASET_PATCHES)) == 3
+    for item in first:
+        p = item.reference_patch
+        assert len(p.to_values()) == N_VALUES and Patch.from_values(p.to_values()) == p
+
+
+def test_stored_patches_that_do_not_fit_are_ignored(tmp_path, monkeypatch):
+    import numpy as np
+
+    import fmbench.dataset as dataset_mod
+    from fmbench.cache import Cache
+
+    monkeypatch.setenv("FMBENCH_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "d.csv"
+    write_dataset(path, [_row(i) for i in range(3)])
+    caps = {str(i): f"c{i}" for i in range(3)}
+    expected = load_items(path, caps)
+    (key,) = Cache().keys(dataset_mod.DATASET_PATCHES)
+    for wrong in (np.zeros((2, 128), np.int16), np.zeros((3, 7), np.int16)):
+        Cache().put(dataset_mod.DATASET_PATCHES, key, wrong)
+        assert load_items(path, caps) == expected
+    monkeypatch.setenv("FMBENCH_CACHE", "off")
+    assert load_items(path, caps) == expected

@@ -26,7 +26,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -210,7 +210,12 @@ def _check_id(path: Path, line: int, rid: str, seen: dict[str, int]) -> str:
 
 def read_dataset(path: str | os.PathLike[str]) -> list[DatasetRow]:
     """Read a data CSV (docs/datasets.md); see the module docstring for what is accepted."""
-    path = Path(path)
+    return _read_rows(Path(path), parse_patches=True)
+
+
+def _read_rows(path: Path, *, parse_patches: bool) -> list[DatasetRow]:
+    """:func:`read_dataset`; with ``parse_patches=False`` every ``patch_data`` is left
+    empty (for callers that already hold the file's patches)."""
     names, rows = _read_table(path)
     _require(path, names, DATA_COLUMNS)
     if not rows:
@@ -226,7 +231,9 @@ def read_dataset(path: str | os.PathLike[str]) -> list[DatasetRow]:
             DatasetRow(
                 id=rid,
                 wav_path=cells[col["wav_path"]],
-                patch_data=parse_patch_data(cells[col["patch_data"]], where=where),
+                patch_data=(
+                    parse_patch_data(cells[col["patch_data"]], where=where) if parse_patches else {}
+                ),
                 name=cells[col["name"]],
                 inaudible=_parse_bool(cells[col["inaudible"]], column="inaudible", where=where),
                 has_fixed_freqs=_parse_bool(
@@ -324,11 +331,10 @@ def load_items(
     :class:`fmbench.benchmark.BenchmarkItem`.
     """
     from fmbench.benchmark import BenchmarkItem
-    from fmbench.patch.canonical import strip_metadata
-    from fmbench.patch.errors import InvalidPatchError
-    from fmbench.patch.model import Patch
 
-    rows = read_dataset(data_csv)
+    data_csv = Path(data_csv)
+    stored, store = _stored_patches(data_csv, exclude_inaudible)
+    rows = _read_rows(data_csv, parse_patches=stored is None)
     caps = captions if isinstance(captions, Mapping) else read_captions(captions)
     if exclude_inaudible:
         rows = [r for r in rows if not r.inaudible]
@@ -340,21 +346,84 @@ def load_items(
         raise DatasetError(
             f"{data_csv}: {len(missing)} id(s) have no caption in {cap_src}: {shown}{more}"
         )
-    items = []
+    if stored is not None and len(stored) == len(rows):
+        from fmbench.patch.model import Patch
+
+        patches = [Patch.from_values(v) for v in stored]
+    else:
+        if stored is not None:  # the entry does not fit: parse the file after all
+            rows = _read_rows(data_csv, parse_patches=True)
+            if exclude_inaudible:
+                rows = [r for r in rows if not r.inaudible]
+        patches = _patches_of(data_csv, rows)
+        store(patches)
+    items = [
+        BenchmarkItem(
+            id=r.id,
+            caption=caps[r.id],
+            reference_patch=patch,
+            name=r.name,
+            wav_path=r.wav_path,
+            inaudible=r.inaudible,
+        )
+        for r, patch in zip(rows, patches, strict=True)
+    ]
+    return tuple(items)
+
+
+def _patches_of(data_csv: Path, rows: Sequence[DatasetRow]) -> list[Any]:
+    """The validated :class:`~fmbench.patch.model.Patch` of every row (strict check)."""
+    from fmbench.patch.canonical import strip_metadata
+    from fmbench.patch.errors import InvalidPatchError
+    from fmbench.patch.model import Patch
+
+    patches = []
     for r in rows:
-        where = _where(data_csv, r.line, r.id)
         try:
-            patch = Patch.from_dict(strip_metadata(r.patch_data), context=where)
+            patches.append(
+                Patch.from_dict(
+                    strip_metadata(r.patch_data), context=_where(data_csv, r.line, r.id)
+                )
+            )
         except InvalidPatchError as exc:
             raise DatasetError(str(exc)) from None
-        items.append(
-            BenchmarkItem(
-                id=r.id,
-                caption=caps[r.id],
-                reference_patch=patch,
-                name=r.name,
-                wav_path=r.wav_path,
-                inaudible=r.inaudible,
-            )
-        )
-    return tuple(items)
+    return patches
+
+
+#: cache namespace of the validated patches of data files (keyed by the file's bytes)
+DATASET_PATCHES = "dataset-patches"
+
+
+def _stored_patches(
+    data_csv: Path, exclude_inaudible: bool
+) -> tuple[list[list[int]] | None, Callable[[list[Any]], None]]:
+    """(the validated patches of ``data_csv``'s kept rows as :meth:`Patch.to_values`
+    lists, stored by an earlier load of exactly these bytes, or None; a function that
+    stores them). Parsing and validating a few thousand patches takes about half a
+    second; reading them back, a few milliseconds. Nothing is stored when the cache is
+    off."""
+    import hashlib
+
+    import numpy as np
+
+    from fmbench.cache import Cache, make_key
+
+    cache = Cache()
+    if not cache.enabled:
+        return None, lambda patches: None
+    try:
+        digest = hashlib.sha256(data_csv.read_bytes()).hexdigest()
+    except OSError:
+        return None, lambda patches: None  # reading the rows reports the problem
+    key = make_key(DATASET_PATCHES, 1, digest, bool(exclude_inaudible))
+    from fmbench.patch.model import N_VALUES
+
+    value = cache.get(DATASET_PATCHES, key)
+    usable = value is not None and value.ndim == 2 and value.shape[1] == N_VALUES
+    stored = value.tolist() if usable else None
+
+    def store(patches: list[Any]) -> None:
+        if patches:
+            cache.put(DATASET_PATCHES, key, np.array([p.to_values() for p in patches], np.int16))
+
+    return stored, store

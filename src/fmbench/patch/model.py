@@ -20,7 +20,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -73,6 +74,14 @@ SHAPES: dict[str, tuple[int, ...]] = {
     "eg_level": (4, 6),
     "sensitivity": (6,),
 }
+
+#: how many values a patch holds (:meth:`Patch.to_values`)
+N_VALUES = sum(math.prod(shape) for shape in SHAPES.values())
+#: (key, offset of its first value, shape) in :meth:`Patch.to_values` order
+_VALUE_LAYOUT = tuple(
+    (key, sum(math.prod(SHAPES[k]) for k in KEY_ORDER[:i]), SHAPES[key])
+    for i, key in enumerate(KEY_ORDER)
+)
 
 #: keys whose elements are 0/1 flags
 BINARY_KEYS: frozenset[str] = frozenset({"modmatrix", "outmatrix", "fixed_freq"})
@@ -159,7 +168,41 @@ class Patch:
                 values[key] = tuple(tuple(map(int, row)) for row in v)
         return cls(**values)
 
+    @classmethod
+    def from_values(cls, values: Sequence[int]) -> Patch:
+        """Build from :meth:`to_values` output (trusted: no checks beyond the length)."""
+        if len(values) != N_VALUES:
+            raise ValueError(f"a patch has {N_VALUES} values, got {len(values)}")
+        v = list(map(int, values))
+        parts: dict[str, Any] = {}
+        for key, start, shape in _VALUE_LAYOUT:
+            if not shape:
+                parts[key] = v[start]
+            elif len(shape) == 1:
+                parts[key] = tuple(v[start : start + shape[0]])
+            else:
+                rows, cols = shape
+                parts[key] = tuple(
+                    tuple(v[start + r * cols : start + (r + 1) * cols]) for r in range(rows)
+                )
+        return cls(**parts)
+
     # -- views -----------------------------------------------------------------------
+    def to_values(self) -> list[int]:
+        """Every value, flattened in key order (:data:`KEY_ORDER`, rows first):
+        :data:`N_VALUES` ints; :meth:`from_values` inverts it."""
+        out: list[int] = []
+        for key in KEY_ORDER:
+            v = getattr(self, key)
+            if not isinstance(v, tuple):
+                out.append(v)
+            elif v and isinstance(v[0], tuple):
+                for row in v:
+                    out.extend(row)
+            else:
+                out.extend(v)
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-compatible dict with the 12 keys in canonical order (lists, ints)."""
         out: dict[str, Any] = {}

@@ -13,11 +13,12 @@ import os
 from pathlib import Path
 from typing import Any
 
+from fmbench.dataset import DATASET_PATCHES
 from fmbench.render import RENDER_DESCRIPTIONS
 
 #: cache namespaces that never go into the shipped layer: renders and their descriptions
 #: (large, and a run renders its references anyway) and compiled code
-NOT_SHIPPED = frozenset({"render", RENDER_DESCRIPTIONS, "numba"})
+NOT_SHIPPED = frozenset({"render", RENDER_DESCRIPTIONS, "numba", DATASET_PATCHES})
 
 
 def ship_reference(
