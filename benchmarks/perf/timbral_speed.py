@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
 import warnings
@@ -67,20 +68,27 @@ def _fast(audio) -> dict[str, float]:
 
 
 def speed(audios) -> None:
-    """Print per-clip seconds of both extractors and their ratio."""
-    _models(audios[0]), _fast(audios[0])  # warm-up
-    times = {"timbral-models": [], "timbral-fast": []}
-    for a in audios:
-        for name, fn in (("timbral-models", _models), ("timbral-fast", _fast)):
-            t0 = time.perf_counter()
-            fn(a)
-            times[name].append(time.perf_counter() - t0)
-    for name, ts in times.items():
+    """Print per-clip wall and CPU seconds of both extractors and their ratio (one BLAS
+    thread, as in fmbench's worker processes)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        _models(audios[0]), _fast(audios[0])  # warm-up
+        wall: dict[str, list[float]] = {"timbral-models": [], "timbral-fast": []}
+        cpu: dict[str, list[float]] = {"timbral-models": [], "timbral-fast": []}
+        for a in audios:
+            for name, fn in (("timbral-models", _models), ("timbral-fast", _fast)):
+                t0, c0 = time.perf_counter(), time.process_time()
+                fn(a)
+                wall[name].append(time.perf_counter() - t0)
+                cpu[name].append(time.process_time() - c0)
+    for name in wall:
         print(
-            f"{name:15s} {np.median(ts):7.3f} s/clip (median of {len(ts)}), mean {np.mean(ts):.3f}"
+            f"{name:15s} {np.median(wall[name]):7.3f} s/clip wall, "
+            f"{np.median(cpu[name]):7.3f} s/clip CPU (medians of {len(wall[name])})"
         )
-    ratio = np.median(times["timbral-models"]) / np.median(times["timbral-fast"])
-    print(f"speed-up (median/median): {ratio:.1f}x")
+    ratio = np.median(cpu["timbral-models"]) / np.median(cpu["timbral-fast"])
+    print(f"speed-up (CPU, median/median): {ratio:.1f}x; load {os.getloadavg()[0]:.1f}")
 
 
 def agreement(labels, audios, ref_cache: Path | None) -> int:
