@@ -274,3 +274,44 @@ def prepare_jit() -> None:
     methods that are about to compile or load JIT code."""
     configure()
     install_guard()
+
+
+def is_cached(dispatcher: Any) -> bool:
+    """Whether a ``cache=True`` numba function has an index in the on-disk cache (it may
+    still be compiled again if the entry turns out unusable). False when unknowable."""
+    cache_file = getattr(getattr(dispatcher, "_cache", None), "_cache_file", None)
+    index = getattr(cache_file, "_index_path", None)
+    return bool(index) and os.path.exists(index)
+
+
+def compile_in_parallel(groups: list[Callable[[], None]], workers: int | None = None) -> int:
+    """Run each warm-up of ``groups`` (functions that call some ``cache=True`` kernels
+    with the argument types of real use) in a forked child process at the same time, so
+    that a cold JIT cache is filled by all cores; the caller then loads the compiled code
+    (its own warm-up finds every kernel in the cache). Groups must compile disjoint
+    kernels. Returns how many children ran: none where fork is unavailable or with one
+    worker (the caller's warm-up then compiles everything itself); a child that fails
+    only leaves its kernels to be compiled by the caller."""
+    import multiprocessing
+
+    prepare_jit()
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers < 2 or len(groups) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    ctx = multiprocessing.get_context("fork")
+    ran = 0
+    for start in range(0, len(groups), workers):
+        children = [
+            ctx.Process(target=_run_warmup, args=(g,)) for g in groups[start : start + workers]
+        ]
+        for child in children:
+            child.start()
+        for child in children:
+            child.join()
+        ran += len(children)
+    return ran
+
+
+def _run_warmup(warmup: Callable[[], None]) -> None:
+    with contextlib.suppress(Exception):
+        warmup()

@@ -528,63 +528,71 @@ def onsets(x, env, fs, strength, floor=512):
 # ---------------------------------------------------------------------- peak picking
 
 
+def _peak_scan(ap: np.ndarray, cthr: float) -> tuple[np.ndarray, int]:  # pragma: no cover
+    """The sequential candidate scan of :func:`detect_peaks`, compiled by
+    :func:`_peak_kernels` (a module-level function, so the roughness kernel that calls it
+    is found in numba's on-disk cache by the next process: a closure would not be).
+
+    ``ap`` holds the values with -2 on both ends. Returns (the kept candidates' indices
+    into ``ap``, in the order found; the number of candidates)."""
+    n = ap.shape[0] - 2
+    mx = np.empty(n, np.int64)
+    m = 0
+    for i in range(1, n + 1):
+        if ap[i] >= cthr and ap[i] - ap[i - 1] > 0 and ap[i + 1] - ap[i] <= 0:
+            mx[m] = i
+            m += 1
+    final = np.empty(m, np.int64)
+    if m == 0:
+        return final, 0
+    nf = 0
+    j = 0
+    mxj = mx[0]
+    bufmin = 2.0
+    bufmax = ap[mxj]
+    oldbufmin = ap[0]
+    for t in range(1, mxj - 1):
+        oldbufmin = min(oldbufmin, ap[t])
+    for jj in range(1, m):
+        prev, now = mx[jj - 1], mx[jj]
+        for t in range(prev, now - 1):
+            bufmin = min(bufmin, ap[t])
+        if bufmax - bufmin < cthr:
+            if ap[now] > bufmax:
+                j, mxj, bufmax = jj, now, ap[now]
+                oldbufmin = min(oldbufmin, bufmin)
+                bufmin = 2.0
+            elif ap[now] - bufmax <= 0:
+                bufmax = max(bufmax, ap[now])
+                oldbufmin = min(oldbufmin, bufmin)
+        else:
+            if bufmax - oldbufmin < cthr:
+                oldbufmin = min(oldbufmin, bufmin)
+            else:
+                final[nf] = mxj
+                nf += 1
+                oldbufmin = bufmin
+            bufmax = ap[now]
+            j, mxj = jj, now
+            bufmin = 2.0
+    after = ap[mx[j] + 1]
+    for t in range(mx[j] + 2, n + 2):
+        after = min(after, ap[t])
+    if bufmax - oldbufmin >= cthr and bufmax - after >= cthr:
+        final[nf] = mx[j]
+        nf += 1
+    return final[:nf], m
+
+
 @functools.lru_cache(maxsize=1)
 def _peak_kernels():
-    """(scan, roughness) compiled with numba: the sequential peak scan of
-    :func:`detect_peaks`, and :func:`roughness`'s per-frame peaks and pair sums."""
+    """(scan, roughness) compiled with numba: :func:`_peak_scan`, and
+    :func:`roughness`'s per-frame peaks and pair sums (which calls the scan)."""
     import numba
+    from numba.extending import register_jitable
 
-    @numba.njit(cache=True, nogil=True)
-    def scan(ap, cthr):  # pragma: no cover - compiled
-        # ap: the values with -2 on both ends. Returns (kept candidate indices into ap,
-        # in the order found; the number of candidates)
-        n = ap.shape[0] - 2
-        mx = np.empty(n, np.int64)
-        m = 0
-        for i in range(1, n + 1):
-            if ap[i] >= cthr and ap[i] - ap[i - 1] > 0 and ap[i + 1] - ap[i] <= 0:
-                mx[m] = i
-                m += 1
-        final = np.empty(m, np.int64)
-        if m == 0:
-            return final, 0
-        nf = 0
-        j = 0
-        mxj = mx[0]
-        bufmin = 2.0
-        bufmax = ap[mxj]
-        oldbufmin = ap[0]
-        for t in range(1, mxj - 1):
-            oldbufmin = min(oldbufmin, ap[t])
-        for jj in range(1, m):
-            prev, now = mx[jj - 1], mx[jj]
-            for t in range(prev, now - 1):
-                bufmin = min(bufmin, ap[t])
-            if bufmax - bufmin < cthr:
-                if ap[now] > bufmax:
-                    j, mxj, bufmax = jj, now, ap[now]
-                    oldbufmin = min(oldbufmin, bufmin)
-                    bufmin = 2.0
-                elif ap[now] - bufmax <= 0:
-                    bufmax = max(bufmax, ap[now])
-                    oldbufmin = min(oldbufmin, bufmin)
-            else:
-                if bufmax - oldbufmin < cthr:
-                    oldbufmin = min(oldbufmin, bufmin)
-                else:
-                    final[nf] = mxj
-                    nf += 1
-                    oldbufmin = bufmin
-                bufmax = ap[now]
-                j, mxj = jj, now
-                bufmin = 2.0
-        after = ap[mx[j] + 1]
-        for t in range(mx[j] + 2, n + 2):
-            after = min(after, ap[t])
-        if bufmax - oldbufmin >= cthr and bufmax - after >= cthr:
-            final[nf] = mx[j]
-            nf += 1
-        return final[:nf], m
+    register_jitable(_peak_scan)  # callable from compiled code, as a global
+    scan = numba.njit(cache=True, nogil=True)(_peak_scan)
 
     @numba.njit(cache=True, nogil=True)
     def roughness_frames(norm, spec, freq, cthr):  # pragma: no cover - compiled
@@ -597,7 +605,7 @@ def _peak_kernels():
         ap[nb + 1] = -2.0
         for i in range(n_frames):
             ap[1 : nb + 1] = norm[i]
-            final, m = scan(ap, cthr)
+            final, m = _peak_scan(ap, cthr)
             if m == 0:
                 continue
             k = final.shape[0]
@@ -1636,6 +1644,51 @@ MODELS = {
     "boominess": boominess,
     "reverb": reverb,
 }
+
+
+def _kernels() -> list[Any]:
+    """Every compiled kernel of the extractor (their factories compile or load them)."""
+    scan, rough = _peak_kernels()
+    return [
+        _envelope_kernel(),
+        _median_kernel(),
+        scan,
+        rough,
+        _loudness_kernel(),
+        _iir_kernel(),
+        _cascade_kernel(),
+    ]
+
+
+def _warm_filters() -> None:
+    """Compile the envelope, median, loudness-walk and filter kernels for the argument
+    types of real use (tiny inputs)."""
+    x = np.linspace(-1.0, 1.0, 64)
+    envelope(x, 44_100)
+    median_filter_axis(np.abs(np.outer(x, x)), 31, 1)
+    specific_loudness(np.full((2, 28), 60.0))
+    b, a = np.array([1.0, 0.0, 0.0]), np.array([1.0, -0.5, 0.1])
+    _iir_kernel()(b, a, np.ones((8, 2)), True)
+    _butter_cascades(x, 44_100, (20, "high"))
+
+
+def _warm_peaks() -> None:
+    """Compile the peak-picking kernels for the argument types of real use."""
+    spec = np.abs(np.sin(np.arange(3 * 40, dtype=np.float64))).reshape(3, 40)
+    detect_peaks(spec[0], cthr=0.01)
+    _peak_kernels()[1](spec / spec.max(), spec, np.linspace(0, 1, 40), 0.01)
+
+
+def compile_kernels(workers: int | None = None) -> int:
+    """Fill a cold JIT cache with all kernels, compiled side by side in forked processes
+    (about half the wall time on two cores); nothing to do when every kernel is cached.
+    Returns how many processes compiled."""
+    from fmbench.jit import compile_in_parallel, is_cached, prepare_jit
+
+    prepare_jit()
+    if all(is_cached(k) for k in _kernels()):
+        return 0
+    return compile_in_parallel([_warm_filters, _warm_peaks], workers)
 
 
 def extract(samples: np.ndarray, fs: int) -> dict[str, float]:

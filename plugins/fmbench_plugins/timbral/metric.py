@@ -129,6 +129,10 @@ class TimbralMetric:
         from fmbench.jit import prepare_jit
 
         prepare_jit()
+        if self.extractor == "fast":
+            from fmbench_plugins.timbral.audiocommons import compile_kernels
+
+            compile_kernels()  # a cold JIT cache is filled by all cores
         self._compute(warmup_clip())
 
     @property

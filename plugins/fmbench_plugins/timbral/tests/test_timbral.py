@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import warnings
 from pathlib import Path
 
@@ -391,3 +392,25 @@ def test_both_metrics_are_registered_with_directions():
             f"{prefix}_cosine": "higher",
         }
         assert str(info.metric_kind) == "paired_audio"
+
+
+def test_kernels_compiled_by_one_process_are_loaded_by_the_next(tmp_path):
+    """A cold JIT cache is filled once (by parallel compiler processes); a later process
+    compiles nothing (a kernel whose cache key changes per process would recompile)."""
+    import subprocess
+    import sys
+
+    code = (
+        "from fmbench_plugins.timbral.metric import TimbralMetric\n"
+        "from fmbench_plugins.timbral import audiocommons as ac\n"
+        "TimbralMetric('fast', cache=None).prepare()\n"
+        "print(sum(sum(k.stats.cache_misses.values()) for k in ac._kernels()))\n"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"))
+    env.pop("FMBENCH_NUMBA_CACHE_DIR", None)
+    runs = [
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        for _ in range(2)
+    ]
+    assert all(r.returncode == 0 for r in runs), [r.stderr[-2000:] for r in runs]
+    assert runs[1].stdout.strip() == "0"
