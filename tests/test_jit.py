@@ -188,16 +188,19 @@ def _fmbench_run(tmp_path: Path, name: str, env: dict[str, str]) -> dict:
 
 
 def test_cold_run_with_two_workers_compiles_safely_and_its_cache_loads(tmp_path):
-    """The first-hour path: empty JIT caches (ours and librosa's), two forked workers, the
-    numba code of the dx7 renderer and of timbral-fast; then a second process that loads
-    everything the first one left in the JIT cache (no render or feature cache)."""
+    """The first-hour path: an empty JIT cache, two forked workers, the numba code of the
+    dx7 renderer and of timbral-fast (which no longer brings librosa's); then a second
+    process that loads everything the first one left in the JIT cache (no render or
+    feature cache)."""
     env = _env(tmp_path)
     env["FMBENCH_CACHE"] = str(tmp_path / "first")
     first = _fmbench_run(tmp_path, "cold", env)
     assert first["errors"] == {}
     jit_dir = tmp_path / "first" / "numba" / jit.cache_key()
     compiled = {p.name.rsplit("-", 1)[0] for p in jit_dir.rglob("*.nbi")}
-    assert {"_kernels.render_fast", "guf-utils.__peak_pick"} <= compiled, compiled
+    timbral = {"audiocommons._peak_kernels.locals.roughness_frames", "audiocommons._peak_scan"}
+    assert {"_kernels.render_fast", *timbral} <= compiled, compiled
+    assert not any("utils." in name for name in compiled), compiled  # librosa's
     env["FMBENCH_CACHE"] = str(tmp_path / "second")
     env["NUMBA_CACHE_DIR"] = str(jit_dir)  # warm JIT cache, cold everything else
     second = _fmbench_run(tmp_path, "warm", env)
