@@ -187,7 +187,13 @@ def _median_kernel():
                 while j < 0 or j >= n:
                     j = -j - 1 if j < 0 else 2 * n - j - 1
                 ext[i] = a[r, j]
-            buf[:] = np.sort(ext[:k])
+            for i in range(k):  # insertion sort of the first window (numba's np.sort
+                v = ext[i]  # alone would triple this kernel's compile time)
+                j = i
+                while j > 0 and buf[j - 1] > v:
+                    buf[j] = buf[j - 1]
+                    j -= 1
+                buf[j] = v
             out[r, 0] = buf[h]
             for i in range(1, n):
                 old = ext[i - 1]
@@ -614,10 +620,16 @@ def _peak_kernels():
                 continue
             if k < 2:
                 continue
-            keys = np.empty(k)
+            # strongest first, equal peaks by descending position: detect_peaks' stable
+            # order, by insertion (k is small; numba's argsort would double compile time)
+            order = np.empty(k, np.int64)
             for t in range(k):
-                keys[t] = ap[final[t]]
-            order = np.argsort(keys, kind="mergesort")[::-1]
+                key = ap[final[t]]
+                j = t
+                while j > 0 and ap[final[order[j - 1]]] <= key:
+                    order[j] = order[j - 1]
+                    j -= 1
+                order[j] = t
             v = np.empty(k)
             f = np.empty(k)
             for t in range(k):
@@ -1661,19 +1673,20 @@ def _kernels() -> list[Any]:
 
 
 def _warm_filters() -> None:
-    """Compile the envelope, median, loudness-walk and filter kernels for the argument
-    types of real use (tiny inputs)."""
+    """Compile the envelope, median and filter kernels for the argument types of real
+    use (tiny inputs)."""
     x = np.linspace(-1.0, 1.0, 64)
     envelope(x, 44_100)
     median_filter_axis(np.abs(np.outer(x, x)), 31, 1)
-    specific_loudness(np.full((2, 28), 60.0))
     b, a = np.array([1.0, 0.0, 0.0]), np.array([1.0, -0.5, 0.1])
     _iir_kernel()(b, a, np.ones((8, 2)), True)
     _butter_cascades(x, 44_100, (20, "high"))
 
 
 def _warm_peaks() -> None:
-    """Compile the peak-picking kernels for the argument types of real use."""
+    """Compile the peak-picking and loudness-walk kernels for the argument types of real
+    use."""
+    specific_loudness(np.full((2, 28), 60.0))
     spec = np.abs(np.sin(np.arange(3 * 40, dtype=np.float64))).reshape(3, 40)
     detect_peaks(spec[0], cthr=0.01)
     _peak_kernels()[1](spec / spec.max(), spec, np.linspace(0, 1, 40), 0.01)
