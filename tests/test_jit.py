@@ -206,3 +206,24 @@ def test_cold_run_with_two_workers_compiles_safely_and_its_cache_loads(tmp_path)
     second = _fmbench_run(tmp_path, "warm", env)
     assert second["errors"] == {}
     assert second["metrics"] == first["metrics"]
+
+
+def test_a_cold_cache_is_warmed_in_a_background_process(tmp_path, monkeypatch):
+    monkeypatch.setattr(jit, "prepare_jit", lambda: None)  # keep this process's numba setup
+    folder = tmp_path / "numba"
+    folder.mkdir()
+    monkeypatch.setenv(jit.ENV, str(folder))
+    marker = tmp_path / "warmed"
+    assert jit.cache_is_cold()
+    handle = jit.warm_up_in_background(lambda: marker.write_text(str(os.getpid())))
+    if handle is None:  # one usable core, or no fork
+        pytest.skip("no background warm-up on this machine")
+    handle.wait()
+    handle.wait()  # idempotent
+    assert marker.read_text() != str(os.getpid())  # it ran, in another process
+    # a failing warm-up is no error for the caller
+    jit.warm_up_in_background(lambda: 1 / 0).wait()  # type: ignore[union-attr]
+    (folder / "sub").mkdir()
+    (folder / "sub" / "f-1.py311.nbi").write_bytes(b"")
+    assert not jit.cache_is_cold()
+    assert jit.warm_up_in_background(lambda: None) is None

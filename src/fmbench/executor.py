@@ -63,9 +63,15 @@ def _init_worker() -> None:
     and on Linux the kernel kills this worker when the process that started it dies
     (``kill -9`` included), so no orphaned worker outlives a run and keeps its files or
     locks open."""
-    import sys
-
     single_threaded_math()
+    die_with_parent()
+
+
+def die_with_parent() -> None:
+    """In a child process: on Linux, have the kernel kill this process when the process
+    that started it dies (``kill -9`` included), so that no orphan outlives a run and
+    keeps its files or locks open. Elsewhere nothing."""
+    import sys
 
     if not sys.platform.startswith("linux"):
         return

@@ -313,5 +313,52 @@ def compile_in_parallel(groups: list[Callable[[], None]], workers: int | None = 
 
 
 def _run_warmup(warmup: Callable[[], None]) -> None:
+    """A warm-up child's body: dies with its parent; a failure only leaves the work to
+    the parent."""
+    from fmbench.executor import die_with_parent
+
+    die_with_parent()
     with contextlib.suppress(Exception):
         warmup()
+
+
+def cache_is_cold() -> bool:
+    """Whether numba's cache folder in effect holds no compiled function at all (a fresh
+    machine, or a new numba/Python version)."""
+    folder = os.environ.get(ENV)
+    if not folder or not os.path.isdir(folder):
+        return True
+    return not any(Path(folder).rglob("*.nbi"))
+
+
+class BackgroundWarmup:
+    """A forked process filling the JIT cache while the caller goes on (see
+    :func:`warm_up_in_background`); :meth:`wait` before relying on it."""
+
+    def __init__(self, process: Any) -> None:
+        self._process = process
+
+    def wait(self) -> None:
+        """Wait for the warm-up to end (idempotent; a failed warm-up is no error)."""
+        if self._process is not None:
+            self._process.join()
+            self._process = None
+
+
+def warm_up_in_background(warmup: Callable[[], None]) -> BackgroundWarmup | None:
+    """On a cold JIT cache (:func:`cache_is_cold`), run ``warmup`` — calls that compile
+    JIT code into the cache, e.g. components' ``prepare()`` — in a forked process and
+    return at once, so the compilation overlaps the caller's own work (a fresh machine's
+    first run compiles its renderer in one process and its metrics in another). None
+    when the cache is warm, fork is unavailable or only one core is usable."""
+    import multiprocessing
+
+    prepare_jit()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if (usable or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    if not cache_is_cold():
+        return None
+    process = multiprocessing.get_context("fork").Process(target=_run_warmup, args=(warmup,))
+    process.start()
+    return BackgroundWarmup(process)
