@@ -227,3 +227,20 @@ def test_a_cold_cache_is_warmed_in_a_background_process(tmp_path, monkeypatch):
     (folder / "sub" / "f-1.py311.nbi").write_bytes(b"")
     assert not jit.cache_is_cold()
     assert jit.warm_up_in_background(lambda: None) is None
+
+
+def test_a_background_warm_up_can_be_cancelled(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setattr(jit, "prepare_jit", lambda: None)
+    folder = tmp_path / "numba"
+    folder.mkdir()
+    monkeypatch.setenv(jit.ENV, str(folder))
+    handle = jit.warm_up_in_background(lambda: time.sleep(60))
+    if handle is None:
+        pytest.skip("no background warm-up on this machine")
+    t0 = time.perf_counter()
+    handle.cancel()
+    handle.cancel()  # idempotent
+    handle.wait()  # nothing left to wait for
+    assert time.perf_counter() - t0 < 10

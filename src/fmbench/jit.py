@@ -294,8 +294,10 @@ def compile_in_parallel(groups: list[Callable[[], None]], workers: int | None = 
     only leaves its kernels to be compiled by the caller."""
     import multiprocessing
 
+    from fmbench.executor import default_workers
+
     prepare_jit()
-    workers = workers if workers is not None else (os.cpu_count() or 1)
+    workers = workers if workers is not None else default_workers()
     if workers < 2 or len(groups) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return 0
     ctx = multiprocessing.get_context("fork")
@@ -344,6 +346,14 @@ class BackgroundWarmup:
             self._process.join()
             self._process = None
 
+    def cancel(self) -> None:
+        """Stop the warm-up if it still runs (the caller gave up); a half-written cache
+        entry is found unreadable and compiled again by a later process."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.join()
+            self._process = None
+
 
 def warm_up_in_background(warmup: Callable[[], None]) -> BackgroundWarmup | None:
     """On a cold JIT cache (:func:`cache_is_cold`), run ``warmup`` — calls that compile
@@ -353,9 +363,10 @@ def warm_up_in_background(warmup: Callable[[], None]) -> BackgroundWarmup | None
     when the cache is warm, fork is unavailable or only one core is usable."""
     import multiprocessing
 
+    from fmbench.executor import default_workers
+
     prepare_jit()
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if (usable or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if default_workers() < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return None
     if not cache_is_cold():
         return None

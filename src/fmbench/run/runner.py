@@ -156,17 +156,22 @@ class Runner:
         # a fresh machine compiles the metrics' JIT code beside the renderer's (forked
         # before any generator model loads)
         warmup = warm_up_in_background(self._prepare_metrics)
-        # built before the run directory exists: a bad generator leaves nothing behind
-        generator = self.registry.create(
-            ComponentKind.GENERATOR, self.generator_info.name, **self.generator_options
-        )
-        setup = getattr(generator, "setup", None)
-        if callable(setup):
-            setup(self.benchmark)
-        for note in getattr(generator, "notes", ()):
-            self.log(note)  # e.g. output rows that match no benchmark item
-        generator_identity = str(generator.identity)
-        self.store.lock()
+        try:
+            # built before the run directory exists: a bad generator leaves nothing behind
+            generator = self.registry.create(
+                ComponentKind.GENERATOR, self.generator_info.name, **self.generator_options
+            )
+            setup = getattr(generator, "setup", None)
+            if callable(setup):
+                setup(self.benchmark)
+            for note in getattr(generator, "notes", ()):
+                self.log(note)  # e.g. output rows that match no benchmark item
+            generator_identity = str(generator.identity)
+            self.store.lock()
+        except BaseException:
+            if warmup is not None:
+                warmup.cancel()
+            raise
         try:
             self.store.write_config({"fmbench_version": __version__, **self.config.identity()})
             self.store.write_generator(generator_identity)
@@ -236,6 +241,8 @@ class Runner:
                 errors=scorer.errors,
             )
         finally:
+            if warmup is not None:
+                warmup.cancel()  # a run that failed early does not wait for it
             self.store.unlock()
 
     def _prepare_metrics(self) -> None:
