@@ -209,7 +209,7 @@ def test_cold_run_with_two_workers_compiles_safely_and_its_cache_loads(tmp_path)
 
 
 def test_a_cold_cache_is_warmed_in_a_background_process(tmp_path, monkeypatch):
-    monkeypatch.setattr(jit, "prepare_jit", lambda: None)  # keep this process's numba setup
+    monkeypatch.setattr(jit, "configure", lambda: None)  # keep this process's numba setup
     folder = tmp_path / "numba"
     folder.mkdir()
     monkeypatch.setenv(jit.ENV, str(folder))
@@ -232,7 +232,7 @@ def test_a_cold_cache_is_warmed_in_a_background_process(tmp_path, monkeypatch):
 def test_a_background_warm_up_can_be_cancelled(tmp_path, monkeypatch):
     import time
 
-    monkeypatch.setattr(jit, "prepare_jit", lambda: None)
+    monkeypatch.setattr(jit, "configure", lambda: None)
     folder = tmp_path / "numba"
     folder.mkdir()
     monkeypatch.setenv(jit.ENV, str(folder))

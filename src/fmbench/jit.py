@@ -365,7 +365,7 @@ def warm_up_in_background(warmup: Callable[[], None]) -> BackgroundWarmup | None
 
     from fmbench.executor import default_workers
 
-    prepare_jit()
+    configure()  # where the cache is (numba itself is imported only by the warm-up)
     if default_workers() < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return None
     if not cache_is_cold():
