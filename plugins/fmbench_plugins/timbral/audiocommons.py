@@ -277,10 +277,13 @@ def _hann(n: int) -> np.ndarray:
     """The periodic Hann window librosa uses (``get_window("hann", n, fftbins=True)``)."""
     from scipy.signal import get_window
 
-    return get_window("hann", n, fftbins=True)
+    win = get_window("hann", n, fftbins=True)
+    win.setflags(write=False)  # shared by every caller
+    return win
 
 
-_BLOCK_FRAMES = 32  # frames transformed at a time: the windowed block stays in cache
+#: frames transformed at a time by every blocked STFT here: a block stays in cache
+_BLOCK_FRAMES = 32
 
 
 def _stft_blocks(x: np.ndarray):
@@ -1119,8 +1122,8 @@ def _attack_bandwidth(x: np.ndarray, fs: int, nper: int, step: int):
     gain, floor, share = np.float32(np.sqrt(1.0 / (fs * nper))), _db2mag(-75), np.float32(0.05)
     lev = np.empty(len(frames), dtype=np.float32)
     width = np.empty(len(frames))
-    for s in range(0, len(frames), _BANDWIDTH_BLOCK):
-        spec = np.abs(scipy.fft.rfft(frames[s : s + _BANDWIDTH_BLOCK], axis=1))
+    for s in range(0, len(frames), _BLOCK_FRAMES):
+        spec = np.abs(scipy.fft.rfft(frames[s : s + _BLOCK_FRAMES], axis=1))
         spec[:, 0] = 0.0  # removing each frame's mean zeroes exactly the DC bin
         spec *= gain
         block_lev = spec.sum(axis=1)
@@ -1139,9 +1142,6 @@ def _attack_bandwidth(x: np.ndarray, fs: int, nper: int, step: int):
     level[active] = lev
     bandwidth[active] = width
     return level, bandwidth
-
-
-_BANDWIDTH_BLOCK = 64  # frames per block in _attack_bandwidth
 
 
 def hardness(a: Analysis) -> float:
@@ -1266,7 +1266,9 @@ def _hamming(n: int, dtype: type) -> tuple[np.ndarray, Any]:
     from scipy.signal import get_window
 
     win = get_window("hamming", n)
-    return win.astype(dtype), dtype(1.0 / win.sum() ** 2)
+    typed = win.astype(dtype)
+    typed.setflags(write=False)  # shared by every caller
+    return typed, dtype(1.0 / win.sum() ** 2)
 
 
 def _frame_power(x: np.ndarray, nfft: int, step: int, dtype: type) -> np.ndarray:
@@ -1280,8 +1282,8 @@ def _frame_power(x: np.ndarray, nfft: int, step: int, dtype: type) -> np.ndarray
     win, scale = _hamming(nfft, dtype)
     frames = sliding_window_view(np.asarray(x, dtype=dtype), nfft)[::step]
     out = np.empty((len(frames), nfft // 2 + 1), dtype=dtype)
-    for s in range(0, len(frames), _SPEC_BLOCK):
-        block = frames[s : s + _SPEC_BLOCK]
+    for s in range(0, len(frames), _BLOCK_FRAMES):
+        block = frames[s : s + _BLOCK_FRAMES]
         block = block - np.mean(block, axis=-1, keepdims=True)  # detrend="constant"
         z = scipy.fft.rfft(win * block, n=nfft)
         if dtype is np.float64:  # scipy's complex arithmetic, for the same roundings
@@ -1296,9 +1298,6 @@ def _frame_power(x: np.ndarray, nfft: int, step: int, dtype: type) -> np.ndarray
             power *= scale
             power[:, 1 : -1 if nfft % 2 == 0 else None] *= 2
     return out.T
-
-
-_SPEC_BLOCK = 32  # frames per block in _frame_power
 
 
 def _spec32(x, fs, nfft, noverlap, *, full_if_equal=False) -> np.ndarray:
