@@ -220,6 +220,28 @@ def _median_kernel():
     return kernel
 
 
+@functools.lru_cache(maxsize=1)
+def _soft_mask_kernel():
+    """librosa's soft mask ``p² / (h² + p²)`` (0.5 where both are zero), written over
+    ``p`` (C-ordered) in one compiled pass; ``ht`` is ``h`` transposed (C-ordered, as the
+    median kernel returns it), read a tile at a time."""
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def soft_mask(p, ht):  # pragma: no cover - compiled
+        rows, cols = p.shape
+        for r0 in range(0, rows, 64):
+            for c0 in range(0, cols, 64):
+                for r in range(r0, min(r0 + 64, rows)):
+                    for c in range(c0, min(c0 + 64, cols)):
+                        num = p[r, c] * p[r, c]
+                        den = ht[c, r] * ht[c, r] + num
+                        p[r, c] = num / den if den > 0 else 0.5
+        return p
+
+    return soft_mask
+
+
 def median_filter_axis(a: np.ndarray, size: int, axis: int) -> np.ndarray:
     """Median over a window of odd ``size`` along ``axis`` of a 2-D array, with the edge
     handling of ``scipy.ndimage.median_filter(mode="reflect")`` (exact, much faster)."""
@@ -245,12 +267,8 @@ def percussive_ratio(x: np.ndarray, Z: np.ndarray | None = None) -> float:
     end = min(n_frames, int(active[-1]) + 16) if active.size else n_frames
     S, Z = S[:end], Z[:end]
     perc = median_filter_axis(S, 31, axis=1)  # across frequency (rows are frames)
-    harm = median_filter_axis(S, 31, axis=0)  # across time
-    # librosa's soft mask perc² / (harm² + perc²), 0.5 where both medians are zero
-    num = perc * perc
-    den = harm * harm
-    den += num
-    mask_p = np.divide(num, den, out=np.full_like(num, 0.5), where=den > 0)
+    harm = median_filter_axis(S, 31, axis=0)  # across time (a transposed view)
+    mask_p = _soft_mask_kernel()(perc, harm.T)
     # the masks sum to one and the STFT reconstructs perfectly, so the harmonic part is
     # the rest of the signal: one inverse transform instead of two
     pa = istft_frames(Z, _HOP * (n_frames - 1), mask_p)
@@ -1226,12 +1244,23 @@ def hardness(a: Analysis) -> float:
 
 
 def _rms_envelope(x, step, hop, normalise=True):
+    """RMS of ``step``-sample frames every ``hop`` samples, then the RMS of the rest of
+    the clip from the hop after the last frame (optionally scaled to a maximum of 1)."""
     n = len(x)
     starts = np.arange(0, max(n - step, 0), hop)
     if n - step > 0:
         starts = starts[starts < n - step]
     last = starts[-1] + hop if starts.size else 0
-    if starts.size:
+    if starts.size and (step == hop or _halves_are_pairwise(step, hop)):
+        # frames made of whole hops: each hop's squares summed once, as numpy's pairwise
+        # summation of a frame would sum them (same values, no frame copies)
+        k = step // hop
+        sq = x[: (len(starts) + k - 1) * hop]
+        sums = np.sum((sq * sq).reshape(-1, hop), axis=1)
+        if k == 2:
+            sums = sums[:-1] + sums[1:]
+        body = np.sqrt(sums / step)
+    elif starts.size:
         from numpy.lib.stride_tricks import sliding_window_view
 
         frames = sliding_window_view(x, step)[starts]
@@ -1243,6 +1272,13 @@ def _rms_envelope(x, step, hop, normalise=True):
     if normalise:
         env = env * (1.0 / np.max(np.abs(env)))
     return env
+
+
+def _halves_are_pairwise(step: int, hop: int) -> bool:
+    """Whether numpy sums a ``step``-element row as the sums of its two ``hop``-element
+    halves: its pairwise summation splits rows longer than 128 at half the length,
+    rounded down to a multiple of 8."""
+    return step == 2 * hop and step > 128 and hop % 8 == 0
 
 
 def _spec(x, fs, nfft, noverlap, *, full_if_equal=False):
@@ -1553,9 +1589,8 @@ def rt60(x: np.ndarray, fs: int) -> float:
     Each frame (``nos_max`` sub-frames) counts how many successive sub-frames shrink in
     variance and range; a run of 3..4 that then breaks is a free decay, whose RT60 is
     the maximum-likelihood fit over the candidate times ``tq``. The per-frame estimates
-    feed a sliding histogram whose mode is exponentially smoothed. The sub-frame
-    statistics are computed only for frames whose run is still going; the fits are
-    batched per decay length.
+    feed a sliding histogram whose mode is exponentially smoothed. The runs are counted
+    by a compiled kernel (:func:`_decay_runs`); the fits are batched per decay length.
     """
     no = fs / 24000.0
     down = 2 if fs > 8e3 else 1
@@ -1573,45 +1608,22 @@ def rt60(x: np.ndarray, fs: int) -> float:
     from numpy.lib.stride_tricks import sliding_window_view
 
     starts = np.arange(0, len(x) - block + 1, n_shift)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    cnt, broke = _decay_runs()(x, starts, down, n_sub, nos_max)
+
     xd = x[::down] if n_shift % down == 0 else None
     if xd is not None:  # every frame starts on the decimation grid: decimate once
         offsets = starts // down
-
-        def sub(rows: np.ndarray, lo: int, hi: int) -> np.ndarray:
-            return sliding_window_view(xd, hi - lo)[offsets[rows] + lo]
 
         def heads(rows: np.ndarray, n: int) -> np.ndarray:
             return sliding_window_view(xd, n)[offsets[rows]]
     else:
         frames = sliding_window_view(x, block)[starts][:, ::down]
 
-        def sub(rows: np.ndarray, lo: int, hi: int) -> np.ndarray:
-            return frames[rows, lo:hi]
-
         def heads(rows: np.ndarray, n: int) -> np.ndarray:
             return frames[rows, :n]
 
-    # sub-frame statistics: first [0, n_sub), then [(k-1) n_sub, k n_sub] inclusive; a
-    # frame's run goes on while variance and max fall and min rises
-    bounds = [(0, n_sub)] + [((k - 1) * n_sub, k * n_sub + 1) for k in range(2, nos_max)]
     n_f = len(starts)
-    cnt = np.zeros(n_f, dtype=int)
-    broke = np.zeros(n_f, dtype=bool)
-    alive = np.arange(n_f)
-    prev = None
-    for lo, hi in bounds:
-        seg = sub(alive, lo, hi)
-        stats = (seg.var(axis=1), seg.min(axis=1), seg.max(axis=1))
-        if prev is not None:
-            v0, n0, x0 = prev
-            go_on = (v0 > stats[0]) & (x0 > stats[2]) & (n0 < stats[1])
-            broke[alive[~go_on]] = True
-            cnt[alive[go_on]] += 1
-            alive = alive[go_on]
-            stats = tuple(s[go_on] for s in stats)
-        prev = stats
-        if alive.size == 0:
-            break
     # like the reference, a run that lasts through every sub-frame has no estimate
     ml = np.full(n_f, -1.0)
     for c in range(nos_min, nos_max - 1):
@@ -1639,6 +1651,116 @@ def rt60(x: np.ndarray, fs: int) -> float:
     ml = np.clip(ml, 0, ml.max())
     sel = rt_est[ml > 0]
     return float(sel.mean()) if sel.size else float(tq[0])
+
+
+def _pairwise_block(a: np.ndarray, lo: int, n: int) -> float:  # pragma: no cover
+    """numpy's sum of at most 128 values: eight interleaved accumulators (fewer than
+    eight values: one), then the rest in order."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
+    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    i = 8
+    while i < n - n % 8:
+        r0 += a[lo + i]
+        r1 += a[lo + i + 1]
+        r2 += a[lo + i + 2]
+        r3 += a[lo + i + 3]
+        r4 += a[lo + i + 4]
+        r5 += a[lo + i + 5]
+        r6 += a[lo + i + 6]
+        r7 += a[lo + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+def _pairwise_sum(a: np.ndarray, n: int, work: np.ndarray) -> float:  # pragma: no cover
+    """``np.sum(a[:n])`` in numpy's own order, so compiled statistics round as numpy's
+    do: above 128 values, the sum of the two halves (the first rounded down to a multiple
+    of 8), recursively; :func:`_pairwise_block` below. Iterative (numba compiles no
+    recursion here): ``work`` is a scratch array of at least 4 × 64 floats."""
+    # an explicit stack of (start, length, phase, left sum); phase 0: expand the left
+    # half, 1: the right half, 2: add them
+    sp = 0
+    work[0], work[1], work[2] = 0.0, n, 0.0
+    ret = 0.0
+    while sp >= 0:
+        at = 4 * sp
+        lo, m, phase = int(work[at]), int(work[at + 1]), int(work[at + 2])
+        if m <= 128:
+            ret = _pairwise_block(a, lo, m)
+            sp -= 1
+            continue
+        half = m // 2
+        half -= half % 8
+        if phase == 0:
+            work[at + 2] = 1.0
+            sp += 1
+            work[at + 4], work[at + 5], work[at + 6] = lo, half, 0.0
+        elif phase == 1:
+            work[at + 2], work[at + 3] = 2.0, ret
+            sp += 1
+            work[at + 4], work[at + 5], work[at + 6] = lo + half, m - half, 0.0
+        else:
+            ret = work[at + 3] + ret
+            sp -= 1
+    return ret
+
+
+@functools.lru_cache(maxsize=1)
+def _decay_runs():
+    """:func:`rt60`'s free-decay detection, compiled: per frame (``x[start + down·j]``),
+    the variance (as ``np.var`` computes it), minimum and maximum of sub-frame 0
+    (``[0, n_sub)``) and then of sub-frames ``[(k−1)·n_sub, k·n_sub]``; the run goes on
+    while the variance and the maximum fall and the minimum rises. Returns (per frame,
+    the run's length; whether it broke before the last sub-frame)."""
+    import numba
+    from numba.extending import register_jitable
+
+    register_jitable(_pairwise_block)  # callable from compiled code, as globals
+    register_jitable(_pairwise_sum)
+
+    @numba.njit(cache=True, nogil=True)
+    def runs(x, starts, down, n_sub, nos_max):  # pragma: no cover - compiled
+        n_f = starts.shape[0]
+        cnt = np.zeros(n_f, np.int64)
+        broke = np.zeros(n_f, np.bool_)
+        buf = np.empty(n_sub + 1)
+        work = np.empty(4 * 64)
+        for f in range(n_f):
+            v0 = n0 = x0 = 0.0
+            for k in range(1, nos_max):
+                lo = 0 if k == 1 else (k - 1) * n_sub
+                n = n_sub if k == 1 else n_sub + 1
+                base = starts[f] + down * lo
+                mn = mx = x[base]
+                for j in range(n):
+                    v = x[base + down * j]
+                    buf[j] = v
+                    mn = min(mn, v)
+                    mx = max(mx, v)
+                mean = _pairwise_sum(buf, n, work) / n
+                for j in range(n):
+                    d = buf[j] - mean
+                    buf[j] = d * d
+                var = _pairwise_sum(buf, n, work) / n
+                if k > 1:
+                    if v0 > var and x0 > mx and n0 < mn:
+                        cnt[f] += 1
+                    else:
+                        broke[f] = True
+                        break
+                v0, n0, x0 = var, mn, mx
+        return cnt, broke
+
+    return runs
 
 
 @functools.lru_cache(maxsize=16)
@@ -1681,11 +1803,13 @@ def _kernels() -> list[Any]:
     return [
         _envelope_kernel(),
         _median_kernel(),
+        _soft_mask_kernel(),
         scan,
         rough,
         _loudness_kernel(),
         _iir_kernel(),
         _cascade_kernel(),
+        _decay_runs(),
     ]
 
 
@@ -1695,9 +1819,11 @@ def _warm_filters() -> None:
     x = np.linspace(-1.0, 1.0, 64)
     envelope(x, 44_100)
     median_filter_axis(np.abs(np.outer(x, x)), 31, 1)
+    _soft_mask_kernel()(np.abs(np.outer(x, x)), np.abs(np.outer(x, x)))  # C-ordered both
     b, a = np.array([1.0, 0.0, 0.0]), np.array([1.0, -0.5, 0.1])
     _iir_kernel()(b, a, np.ones((8, 2)), True)
     _butter_cascades(x, 44_100, (20, "high"))
+    _decay_runs()(x, np.arange(0, 8, 4), 2, 3, 7)
 
 
 def _warm_peaks() -> None:

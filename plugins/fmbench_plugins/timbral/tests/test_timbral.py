@@ -414,3 +414,87 @@ def test_kernels_compiled_by_one_process_are_loaded_by_the_next(tmp_path):
     ]
     assert all(r.returncode == 0 for r in runs), [r.stderr[-2000:] for r in runs]
     assert runs[1].stdout.strip() == "0"
+
+
+def test_pairwise_sum_rounds_as_numpy_sums():
+    rng = np.random.default_rng(11)
+    work = np.empty(4 * 64)
+    for n in (1, 7, 8, 9, 127, 128, 129, 255, 700, 701, 1024, 1401, 5000):
+        a = rng.standard_normal(n) * 10.0 ** rng.uniform(-8, 8, n)  # rounding shows
+        assert fast._pairwise_sum(a, n, work) == np.sum(a), n
+        assert fast._pairwise_block(a, 0, min(n, 128)) == np.sum(a[:128]), n
+
+
+def _decay_runs_reference(x, starts, down, n_sub, nos_max):
+    """rt60's run counting as numpy statistics over frames (the previous implementation)."""
+    frames = np.lib.stride_tricks.sliding_window_view(x, nos_max * n_sub * down)[starts]
+    frames = frames[:, ::down]
+    bounds = [(0, n_sub)] + [((k - 1) * n_sub, k * n_sub + 1) for k in range(2, nos_max)]
+    cnt, broke = np.zeros(len(starts), dtype=int), np.zeros(len(starts), dtype=bool)
+    alive, prev = np.arange(len(starts)), None
+    for lo, hi in bounds:
+        seg = np.ascontiguousarray(frames[alive, lo:hi])
+        stats = (seg.var(axis=1), seg.min(axis=1), seg.max(axis=1))
+        if prev is not None:
+            go_on = (prev[0] > stats[0]) & (prev[2] > stats[2]) & (prev[1] < stats[1])
+            broke[alive[~go_on]] = True
+            cnt[alive[go_on]] += 1
+            alive, stats = alive[go_on], tuple(s[go_on] for s in stats)
+        prev = stats
+    return cnt, broke
+
+
+def test_compiled_decay_runs_equal_numpy_statistics():
+    rng = np.random.default_rng(12)
+    t = np.arange(60_000)
+    x = np.concatenate([rng.standard_normal(20_000) * np.exp(-t[:20_000] / 3000.0), np.zeros(9000)])
+    x = np.concatenate([x, fm_tone(0.6, 48_000), np.full(5000, 0.25)])  # a DC stretch
+    for down, n_sub, shift in ((2, 700, 200), (1, 350, 99), (2, 643, 184)):
+        starts = np.arange(0, len(x) - 7 * n_sub * down + 1, shift)
+        cnt, broke = fast._decay_runs()(x, starts, down, n_sub, 7)
+        expected = _decay_runs_reference(x, starts, down, n_sub, 7)
+        np.testing.assert_array_equal(cnt, expected[0])
+        np.testing.assert_array_equal(broke, expected[1])
+        assert broke.any() and (cnt >= 3).any()  # runs of interest were seen
+
+
+def test_rms_envelope_of_whole_hops_equals_framewise_means():
+    rng = np.random.default_rng(13)
+    for n in (1, 255, 256, 1024, 1025, 1537, 99_999):
+        x = rng.standard_normal(n) * 10.0 ** rng.uniform(-5, 5)
+        for step, hop, norm in ((1024, 512, False), (256, 256, True)):
+            starts = np.arange(0, max(n - step, 0), hop)
+            starts = starts[starts < n - step]
+            frames = (
+                np.lib.stride_tricks.sliding_window_view(x, step)[starts] if starts.size else []
+            )
+            body = np.sqrt(np.mean(np.asarray(frames) ** 2, axis=1)) if starts.size else []
+            tail = x[starts[-1] + hop if starts.size else 0 :]
+            expected = np.concatenate([body, [np.sqrt(np.mean(tail * tail))]])
+            if norm:
+                expected = expected * (1.0 / np.max(np.abs(expected)))
+            np.testing.assert_array_equal(fast._rms_envelope(x, step, hop, norm), expected)
+
+
+def test_soft_mask_kernel_equals_numpy():
+    rng = np.random.default_rng(14)
+    p, h = rng.random((70, 130)), rng.random((70, 130))
+    p[3, :9] = h[3, :9] = 0.0  # both zero: 0.5
+    expected = np.divide(p * p, h * h + p * p, out=np.full_like(p, 0.5), where=h * h + p * p > 0)
+    got = fast._soft_mask_kernel()(p.copy(), np.ascontiguousarray(h.T))
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_frame_energies_by_parseval_equal_summed_spectra():
+    x = fm_tone(0.8, 48_000)
+    for nfft, noverlap in ((2048, 1536), (4096, 3072)):
+        spectra = fast._spec(x, 48_000, nfft, noverlap)[2]
+        np.testing.assert_allclose(
+            fast._spec_energy(x, 48_000, nfft, noverlap), spectra.sum(axis=0), rtol=1e-12
+        )
+    short = x[:1000]  # one zero-padded frame: the spectrum itself is summed
+    np.testing.assert_allclose(
+        fast._spec_energy(short, 48_000, 2048, 1536),
+        fast._spec(short, 48_000, 2048, 1536)[2].sum(axis=0),
+        rtol=1e-12,
+    )
