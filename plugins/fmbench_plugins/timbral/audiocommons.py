@@ -1281,19 +1281,16 @@ def _halves_are_pairwise(step: int, hop: int) -> bool:
     return step == 2 * hop and step > 128 and hop % 8 == 0
 
 
-def _spec(x, fs, nfft, noverlap, *, full_if_equal=False):
-    """Hamming power spectrogram ``(freqs, times, bins × frames)``: that of
-    ``scipy.signal.spectrogram(x, fs, "hamming", nfft, noverlap, nfft, "constant", True,
-    "spectrum")``, with the same values; clips shorter than ``nfft`` use one whole-clip
-    frame."""
+def _spec(x, fs, nfft, noverlap):
+    """``scipy.signal.spectrogram(x, fs, "hamming", nfft, noverlap, nfft, "constant", True,
+    "spectrum")`` (freqs, times, bins × frames); clips shorter than ``nfft`` use one
+    whole-clip frame, as the models do. The models' full-length spectrograms are only
+    ever reduced: :func:`_spectral_sums` computes those reductions a block at a time."""
     from scipy.signal import spectrogram
 
-    window = "hamming"
-    if len(x) > nfft or (full_if_equal and len(x) == nfft):
-        step = nfft - noverlap
-        times = np.arange(nfft / 2, len(x) - nfft / 2 + 1, step) / float(fs)
-        return np.fft.rfftfreq(nfft, 1 / fs), times, _frame_power(x, nfft, step, np.float64)
-    return spectrogram(x, fs, window, len(x), len(x) - 1, nfft, "constant", True, "spectrum")
+    if len(x) > nfft:
+        return spectrogram(x, fs, "hamming", nfft, noverlap, nfft, "constant", True, "spectrum")
+    return spectrogram(x, fs, "hamming", len(x), len(x) - 1, nfft, "constant", True, "spectrum")
 
 
 @functools.lru_cache(maxsize=8)
@@ -1307,42 +1304,94 @@ def _hamming(n: int, dtype: type) -> tuple[np.ndarray, Any]:
     return typed, dtype(1.0 / win.sum() ** 2)
 
 
-def _frame_power(x: np.ndarray, nfft: int, step: int, dtype: type) -> np.ndarray:
-    """One-sided power spectra (bins × frames) of the Hamming-windowed, mean-removed
-    ``nfft``-sample frames of ``x`` every ``step`` samples, in ``dtype``, with the
-    operations of ``scipy.signal.spectrogram(scaling="spectrum")`` row by row; a block
-    of frames at a time, so the windowed frames stay in cache."""
+def _is_framed(x: np.ndarray, nfft: int, full_if_equal: bool) -> bool:
+    """Whether :func:`_spec` frames ``x`` (else: one zero-padded whole-clip frame)."""
+    return len(x) > nfft or (full_if_equal and len(x) == nfft)
+
+
+def _spectral_sums(x, fs, nfft, noverlap, dtype=np.float64, *, full_if_equal=False):
+    """Reductions of :func:`_spec`'s power spectrogram P (bins × frames) without holding
+    it: (per frame Σ_k P, per frame Σ_k f_k·P, per bin Σ_t P), f the bin frequencies.
+
+    The frames are windowed and transformed a block at a time in ``dtype`` (float32:
+    about twice as fast, for spectra that are only summed into centroids); the power and
+    the sums are in double precision, with scipy's operations and numpy's summation
+    order, so in double precision the sums are those of the full spectrogram."""
     import scipy.fft
-    from numpy.lib.stride_tricks import sliding_window_view
 
-    win, scale = _hamming(nfft, dtype)
-    frames = sliding_window_view(np.asarray(x, dtype=dtype), nfft)[::step]
-    out = np.empty((len(frames), nfft // 2 + 1), dtype=dtype)
-    for s in range(0, len(frames), _BLOCK_FRAMES):
-        block = frames[s : s + _BLOCK_FRAMES]
-        block = block - np.mean(block, axis=-1, keepdims=True)  # detrend="constant"
-        z = scipy.fft.rfft(win * block, n=nfft)
-        if dtype is np.float64:  # scipy's complex arithmetic, for the same roundings
-            z = np.conjugate(z) * z
-            z *= scale
-            z[:, 1 : -1 if nfft % 2 == 0 else None] *= 2  # one-sided
-            out[s : s + len(block)] = z.real
-        else:
-            power = out[s : s + len(block)]
-            np.multiply(z.real, z.real, out=power)
-            power += z.imag * z.imag
-            power *= scale
-            power[:, 1 : -1 if nfft % 2 == 0 else None] *= 2
-    return out.T
+    freq = np.fft.rfftfreq(nfft, 1.0 / fs)
+    if not _is_framed(x, nfft, full_if_equal) or nfft % 2:
+        P = _spec(x, fs, nfft, noverlap)[2]
+        return P.sum(axis=0), (P * freq[:, None]).sum(axis=0), P.sum(axis=1)
+    win, scale = _hamming(nfft, np.float64)
+    starts = np.arange(0, len(x) - nfft + 1, nfft - noverlap)
+    per_frame, weighted = np.empty(len(starts)), np.empty(len(starts))
+    per_bin = np.zeros(nfft // 2 + 1)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    window, sums = _window_kernel(), _power_sums_kernel()
+    out = np.empty((_BLOCK_FRAMES, nfft), dtype=dtype)
+    for s in range(0, len(starts), _BLOCK_FRAMES):
+        block = window(x, starts[s : s + _BLOCK_FRAMES], win, out[: len(starts) - s])
+        sums(
+            scipy.fft.rfft(block, axis=1), float(scale), freq, per_frame[s:], weighted[s:], per_bin
+        )
+    return per_frame, weighted, per_bin
 
 
-def _spec32(x, fs, nfft, noverlap, *, full_if_equal=False) -> np.ndarray:
-    """The power spectrogram of :func:`_spec` (bins × frames) in single precision, for
-    spectra that are only summed into energy ratios and centroids (about twice as fast
-    as the double-precision transform); short clips take :func:`_spec` itself."""
-    if not (len(x) > nfft or (full_if_equal and len(x) == nfft)):
-        return _spec(x, fs, nfft, noverlap)[2]
-    return _frame_power(x, nfft, nfft - noverlap, np.float32)
+@functools.lru_cache(maxsize=1)
+def _window_kernel():
+    """Frames of ``x`` (``nfft = len(win)`` samples from each of ``starts``), each less
+    its mean (summed as numpy sums) and times ``win``, into the rows of ``out`` (its dtype:
+    float64, or float32 from double-precision products): scipy's detrend="constant" and
+    windowing, in one pass without the intermediate frames."""
+    import numba
+    from numba.extending import register_jitable
+
+    register_jitable(_pairwise_block)  # callable from compiled code, as globals
+    register_jitable(_pairwise_sum)
+
+    @numba.njit(cache=True, nogil=True)
+    def window(x, starts, win, out):  # pragma: no cover - compiled
+        n = win.shape[0]
+        work = np.empty(4 * 64)
+        for i in range(starts.shape[0]):
+            frame = x[starts[i] : starts[i] + n]
+            mean = _pairwise_sum(frame, n, work) / n
+            for j in range(n):
+                out[i, j] = (frame[j] - mean) * win[j]
+        return out
+
+    return window
+
+
+@functools.lru_cache(maxsize=1)
+def _power_sums_kernel():
+    """The compiled reductions of :func:`_spectral_sums` for one block of spectra."""
+    import numba
+    from numba.extending import register_jitable
+
+    register_jitable(_pairwise_block)  # callable from compiled code, as globals
+    register_jitable(_pairwise_sum)
+
+    @numba.njit(cache=True, nogil=True)
+    def sums(z, scale, freq, per_frame, weighted, per_bin):  # pragma: no cover - compiled
+        frames, bins = z.shape
+        p = np.empty(bins)
+        work = np.empty(4 * 64)
+        for t in range(frames):
+            for k in range(bins):
+                re, im = np.float64(z[t, k].real), np.float64(z[t, k].imag)
+                v = (re * re + im * im) * scale  # scipy: (conj(z) * z) * scale
+                if 0 < k < bins - 1:
+                    v *= 2.0  # one-sided (even nfft: the last bin is Nyquist's)
+                p[k] = v
+                per_bin[k] += v  # numpy's order: frame after frame
+            per_frame[t] = _pairwise_sum(p, bins, work)
+            for k in range(bins):
+                p[k] *= freq[k]
+            weighted[t] = _pairwise_sum(p, bins, work)
+
+    return sums
 
 
 def _spec_energy(x, fs, nfft, noverlap, *, full_if_equal=False) -> np.ndarray:
@@ -1350,18 +1399,17 @@ def _spec_energy(x, fs, nfft, noverlap, *, full_if_equal=False) -> np.ndarray:
     in the time domain (Parseval: the one-sided power spectrum of an even-length frame
     sums to ``nfft`` × the frame's energy × the spectrum scaling), in double precision
     and without a Fourier transform; short clips sum :func:`_spec` itself."""
-    if not (len(x) > nfft or (full_if_equal and len(x) == nfft)) or nfft % 2:
+    if not _is_framed(x, nfft, full_if_equal) or nfft % 2:
         return _spec(x, fs, nfft, noverlap)[2].sum(axis=0)
-    from numpy.lib.stride_tricks import sliding_window_view
-
     win, scale = _hamming(nfft, np.float64)
-    frames = sliding_window_view(np.asarray(x, dtype=np.float64), nfft)[:: nfft - noverlap]
-    out = np.empty(len(frames))
-    for s in range(0, len(frames), _BLOCK_FRAMES):
-        block = frames[s : s + _BLOCK_FRAMES]
-        y = block - np.mean(block, axis=-1, keepdims=True)
-        y *= win
-        out[s : s + len(block)] = np.einsum("ij,ij->i", y, y)
+    starts = np.arange(0, len(x) - nfft + 1, nfft - noverlap)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    window = _window_kernel()
+    out = np.empty(len(starts))
+    y = np.empty((_BLOCK_FRAMES, nfft))
+    for s in range(0, len(starts), _BLOCK_FRAMES):
+        block = window(x, starts[s : s + _BLOCK_FRAMES], win, y[: len(starts) - s])
+        out[s : s + len(block)] = np.einsum("ij,ij->i", block, block)
     return out * (scale * nfft)
 
 
@@ -1372,13 +1420,13 @@ def depth(a: Analysis) -> float:
     lp_c, lp_r = a.highpassed_bands[:, 0], a.highpassed_bands[:, 1]
     g = 1.0 / np.max(np.abs(hp))
     hp, lp_c, lp_r = hp * g, lp_c * g, lp_r * g
-    # double precision where peaks are picked (pitch), single for the band energies
-    freq, _, spec = _spec(hp, fs, 4096, 3072)
-    spec_c = _spec32(lp_c, fs, 4096, 3072)
-    tpower = spec.sum(axis=0)
+    # double precision where peaks are picked (pitch), single for the centroid's spectra
+    freq = np.fft.rfftfreq(4096, 1.0 / fs)
+    tpower, _, total = _spectral_sums(hp, fs, 4096, 3072)
+    c_power, c_weighted, _ = _spectral_sums(lp_c, fs, 4096, 3072, np.float32)
     on = tpower > _db2mag(-60)
     with np.errstate(divide="ignore", invalid="ignore"):
-        cen = np.where(on, (spec_c * freq[:, None]).sum(axis=0) / spec_c.sum(axis=0), 0.0)
+        cen = np.where(on, c_weighted / c_power, 0.0)
         ratio = np.where(on, _spec_energy(lp_r, fs, 4096, 3072) / tpower, 0.0)
     centroid = min(np.average(cen, weights=tpower), 2000.0)
     low_ratio = np.average(ratio, weights=tpower)
@@ -1397,7 +1445,6 @@ def depth(a: Analysis) -> float:
         durations.append((below[0] if below.size else len(post)) / conv)
     duration = np.log10(np.mean(durations))
 
-    total = spec.sum(axis=1)
     norm = (total - total.min()) / (total.max() - total.min())
     _, _, pf = detect_peaks(norm, freq=freq, cthr=0.01, raw=norm)
     pitch = np.log10(np.min(pf)) if pf[0] > 0 else 0.0
@@ -1422,14 +1469,11 @@ def brightness(a: Analysis) -> float:
     # only the centroid needs a spectrum; the energy ratio sums two by Parseval
     tpower = _spec_energy(hp, fs, 2048, 1536, full_if_equal=True)
     hp_power = _spec_energy(r, fs, 2048, 1536, full_if_equal=True)
-    s_c = _spec32(c, fs, 2048, 1536, full_if_equal=True)
-    freq = np.fft.rfftfreq(2048, 1.0 / fs)  # what scipy.signal.spectrogram reports
-    cpower = s_c.sum(axis=0)
+    cpower, c_weighted, _ = _spectral_sums(c, fs, 2048, 1536, np.float32, full_if_equal=True)
     keep = tpower > 0
     ratio = np.average(hp_power[keep] / tpower[keep], weights=tpower[keep])
     ck = cpower > 0.0
-    cen = (s_c[:, ck] * freq[: s_c.shape[0], None]).sum(axis=0) / cpower[ck]
-    centroid = np.average(cen, weights=cpower[ck])
+    centroid = np.average(c_weighted[ck] / cpower[ck], weights=cpower[ck])
     coef = np.array([4.613128018020465, 17.378889309312974, 17.434733750553022])
     return _clip100(float(np.sum(np.array([np.log10(ratio), np.log10(centroid), 1.0]) * coef)))
 
@@ -1810,6 +1854,8 @@ def _kernels() -> list[Any]:
         _iir_kernel(),
         _cascade_kernel(),
         _decay_runs(),
+        _window_kernel(),
+        _power_sums_kernel(),
     ]
 
 
@@ -1824,6 +1870,8 @@ def _warm_filters() -> None:
     _iir_kernel()(b, a, np.ones((8, 2)), True)
     _butter_cascades(x, 44_100, (20, "high"))
     _decay_runs()(x, np.arange(0, 8, 4), 2, 3, 7)
+    for dtype in (np.float64, np.float32):
+        _spectral_sums(np.tile(x, 4), 48_000, 64, 32, dtype)
 
 
 def _warm_peaks() -> None:

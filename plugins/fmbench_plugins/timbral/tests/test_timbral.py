@@ -498,3 +498,17 @@ def test_frame_energies_by_parseval_equal_summed_spectra():
         fast._spec(short, 48_000, 2048, 1536)[2].sum(axis=0),
         rtol=1e-12,
     )
+
+
+def test_spectral_sums_equal_the_full_spectrogram_reduced():
+    x = fm_tone(0.8, 48_000)
+    for nfft, noverlap, n in ((4096, 3072, len(x)), (2048, 1536, len(x)), (2048, 1536, 1500)):
+        _, _, P = fast._spec(x[:n], 48_000, nfft, noverlap)
+        freq = np.fft.rfftfreq(nfft, 1 / 48_000)
+        expected = (P.sum(axis=0), (P * freq[:, None]).sum(axis=0), P.sum(axis=1))
+        got = fast._spectral_sums(x[:n], 48_000, nfft, noverlap)
+        for g, e in zip(got, expected, strict=True):
+            np.testing.assert_allclose(g, e, rtol=1e-14, atol=0)
+        single = fast._spectral_sums(x[:n], 48_000, nfft, noverlap, np.float32)
+        for g, e in zip(single, expected, strict=True):
+            np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-7 * e.max())
