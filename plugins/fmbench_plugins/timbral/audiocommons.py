@@ -477,13 +477,13 @@ def onset_detect(strength: np.ndarray, fs: int, hop: int = 512) -> np.ndarray:
     local_max = np.lib.stride_tricks.sliding_window_view(padded, pre_max + post_max).max(axis=1)
     peaks: list[int] = []
     allowed = 0
-    for i in np.flatnonzero(x == local_max).tolist():
+    # a local maximum below delta is never a peak (the window mean is not negative), and
+    # passing over one changes nothing: only local maxima from delta up are tested
+    for i in np.flatnonzero((x == local_max) & (x >= delta)).tolist():
         if i < allowed:
             continue
-        total = 0.0
         window = x[max(0, i - pre_avg) : min(i + post_avg, n)]
-        for v in window.tolist():  # sequential, as librosa's compiled mean
-            total += v
+        total = float(np.cumsum(window)[-1])  # summed in order, as librosa's compiled mean
         if x[i] >= total / len(window) + delta:
             peaks.append(i)
             allowed = i + wait + 1
@@ -622,16 +622,18 @@ def _peak_kernels():
     scan = numba.njit(cache=True, nogil=True)(_peak_scan)
 
     @numba.njit(cache=True, nogil=True)
-    def roughness_frames(norm, spec, freq, cthr):  # pragma: no cover - compiled
+    def roughness_frames(spec, lo, hi, freq, cthr):  # pragma: no cover - compiled
         # per frame: Σ over peak pairs of the Plomp–Levelt dissonance (NaN: no prominent
-        # peak among candidates, where detect_peaks raises)
-        n_frames, nb = norm.shape
+        # peak among candidates, where detect_peaks raises); peaks are picked on the
+        # spectrum min-max scaled by the whole spectrogram's lo and hi
+        n_frames, nb = spec.shape
         out = np.zeros(n_frames)
         ap = np.empty(nb + 2)
         ap[0] = -2.0
         ap[nb + 1] = -2.0
         for i in range(n_frames):
-            ap[1 : nb + 1] = norm[i]
+            for k in range(nb):
+                ap[k + 1] = (spec[i, k] - lo) / (hi - lo)
             final, m = _peak_scan(ap, cthr)
             if m == 0:
                 continue
@@ -1488,19 +1490,25 @@ def roughness(a: Analysis) -> float:
     n_frames = int(n / (step - hop))
     nfft = 2 ** int(np.log(step) / np.log(2) + 1)
     win = np.hamming(step + 2)[1:-1]
-    frames = np.zeros((n_frames, nfft))
+    # magnitude spectra of the zero-padded frames (frames past the last start stay zero),
+    # transformed a block at a time
+    spec = np.zeros((n_frames, nfft // 2 + 1))
     if n > step:
-        starts = (np.arange(n_frames + 2) * (step / 2.0)).astype(int)
-        starts = starts[starts + step <= n][:n_frames]
+        import scipy.fft
         from numpy.lib.stride_tricks import sliding_window_view
 
-        frames[: len(starts), :step] = sliding_window_view(x, step)[starts] * win
+        starts = (np.arange(n_frames + 2) * (step / 2.0)).astype(int)
+        starts = starts[starts + step <= n][:n_frames]
+        view = sliding_window_view(x, step)
+        for s in range(0, len(starts), _BLOCK_FRAMES):
+            rows = view[starts[s : s + _BLOCK_FRAMES]] * win
+            spec[s : s + len(rows)] = np.abs(scipy.fft.rfft(rows, n=nfft, axis=1))
     else:
-        frames[0, :n] = x
-    spec = np.abs(np.fft.rfft(frames, axis=1))
+        frame = np.zeros(nfft)
+        frame[:n] = x
+        spec[0] = np.abs(np.fft.rfft(frame))
     freq = fs / 2 * np.linspace(0, 1, spec.shape[1])
-    norm = (spec - spec.min()) / (spec.max() - spec.min())
-    values = _peak_kernels()[1](norm, spec, freq, 0.01)
+    values = _peak_kernels()[1](spec, spec.min(), spec.max(), freq, 0.01)
     if np.isnan(values).any():
         raise TimbralError("peak picking found candidate peaks but none prominent enough")
     mean = np.mean(values)
@@ -1880,7 +1888,7 @@ def _warm_peaks() -> None:
     specific_loudness(np.full((2, 28), 60.0))
     spec = np.abs(np.sin(np.arange(3 * 40, dtype=np.float64))).reshape(3, 40)
     detect_peaks(spec[0], cthr=0.01)
-    _peak_kernels()[1](spec / spec.max(), spec, np.linspace(0, 1, 40), 0.01)
+    _peak_kernels()[1](spec, 0.0, spec.max(), np.linspace(0, 1, 40), 0.01)
 
 
 def compile_kernels(workers: int | None = None) -> int:
