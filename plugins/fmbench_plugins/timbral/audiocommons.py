@@ -121,16 +121,77 @@ def _windows(x: np.ndarray, n: int = 4096) -> np.ndarray:
 
 
 def _loudness_normalise(x: np.ndarray, fs: int) -> np.ndarray:
-    import pyloudnorm as pyln
-
-    meter = pyln.Meter(fs)
+    """``x`` scaled to −24 LUFS as the models do with pyloudnorm (clips shorter than a
+    gating block measured zero-padded), then down to a peak of 1 if it exceeds it."""
     probe = np.pad(x, (0, int(fs * 0.4) - len(x))) if len(x) < fs * 0.4 else x
-    loudness = meter.integrated_loudness(probe)
-    y = pyln.normalize.loudness(x, loudness, -24.0)
+    loudness = integrated_loudness(probe, fs)
+    y = np.power(10.0, (-24.0 - loudness) / 20.0) * x  # pyloudnorm.normalize.loudness
     peak = np.max(np.abs(y))
     if peak > 1.0:
         y = y / peak
     return y
+
+
+@functools.lru_cache(maxsize=8)
+def _k_weighting(fs: int) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """pyloudnorm's K-weighting stages at ``fs``: (b, a with a[0] = 1, passband gain)."""
+    import pyloudnorm as pyln
+
+    stages = pyln.Meter(fs)._filters.values()
+    return [(*_monic(np.asarray(f.b), np.asarray(f.a)), float(f.passband_gain)) for f in stages]
+
+
+@functools.lru_cache(maxsize=1)
+def _biquad_chain_kernel():
+    """``g_n · lfilter(b_n, a_n, …)`` of each stage (rows: b0 b1 b2 a1 a2 g, a0 = 1) in
+    turn, every stage advanced sample by sample in one compiled pass: scipy's direct-form
+    II transposed recursion with its operation order, so the output is lfilter's."""
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def chain(stages, x):  # pragma: no cover - compiled
+        out = np.empty_like(x)
+        n_st = stages.shape[0]
+        z0 = np.zeros(n_st)
+        z1 = np.zeros(n_st)
+        for t in range(x.shape[0]):
+            v = x[t]
+            for s in range(n_st):
+                b0, b1, b2 = stages[s, 0], stages[s, 1], stages[s, 2]
+                a1, a2, gain = stages[s, 3], stages[s, 4], stages[s, 5]
+                y = z0[s] + b0 * v
+                z0[s] = z1[s] + v * b1 - y * a1
+                z1[s] = v * b2 - y * a2
+                v = gain * y
+            out[t] = v
+        return out
+
+    return chain
+
+
+def integrated_loudness(x: np.ndarray, fs: int) -> float:
+    """ITU-R BS.1770-4 gated loudness (LUFS) of mono ``x``: ``pyloudnorm.Meter(fs)
+    .integrated_loudness(x)`` with the same operations (its filter designs, 400 ms
+    blocks every 100 ms, the −70 LUFS and −10 LU gates), the K-weighting filters in one
+    compiled pass (:func:`_biquad_chain_kernel`)."""
+    block, step = 0.400, 0.25
+    if len(x) < block * fs:
+        raise TimbralError("loudness: audio shorter than a 400 ms gating block")
+    stages = np.array([[*b, *a[1:], gain] for b, a, gain in _k_weighting(fs)])
+    y = _biquad_chain_kernel()(stages, np.ascontiguousarray(x, dtype=np.float64))
+    sq = np.square(y)
+    n_blocks = int(np.round(((len(x) / fs - block) / (block * step))) + 1)
+    z = np.empty(n_blocks)
+    for j in range(n_blocks):
+        lo, hi = int(block * (j * step) * fs), int(block * (j * step + 1) * fs)
+        z[j] = (1.0 / (block * fs)) * np.sum(sq[lo:hi])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        levels = -0.691 + 10.0 * np.log10(1.0 * z)
+        gated = z[levels >= -70.0]
+        relative = -0.691 + 10.0 * np.log10(1.0 * np.mean(gated)) - 10.0
+        kept = z[(levels > relative) & (levels > -70.0)]
+        mean = float(np.nan_to_num(np.mean(kept))) if kept.size else 0.0
+        return float(-0.691 + 10.0 * np.log10(1.0 * mean))
 
 
 # ------------------------------------------------------------ sample-and-hold envelope
@@ -1862,6 +1923,7 @@ def _kernels() -> list[Any]:
         _iir_kernel(),
         _cascade_kernel(),
         _decay_runs(),
+        _biquad_chain_kernel(),
         _window_kernel(),
         _power_sums_kernel(),
     ]
@@ -1878,6 +1940,7 @@ def _warm_filters() -> None:
     _iir_kernel()(b, a, np.ones((8, 2)), True)
     _butter_cascades(x, 44_100, (20, "high"))
     _decay_runs()(x, np.arange(0, 8, 4), 2, 3, 7)
+    _biquad_chain_kernel()(np.ones((2, 6)), x)
     for dtype in (np.float64, np.float32):
         _spectral_sums(np.tile(x, 4), 48_000, 64, 32, dtype)
 

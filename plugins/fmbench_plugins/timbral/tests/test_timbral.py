@@ -512,3 +512,23 @@ def test_spectral_sums_equal_the_full_spectrogram_reduced():
         single = fast._spectral_sums(x[:n], 48_000, nfft, noverlap, np.float32)
         for g, e in zip(single, expected, strict=True):
             np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-7 * e.max())
+
+
+def test_integrated_loudness_equals_pyloudnorm():
+    import pyloudnorm as pyln
+
+    rng = np.random.default_rng(15)
+    cases = [
+        (fm_tone(2.0, 48_000), 48_000),
+        (rng.standard_normal(30_000) * 0.1, 44_100),
+        (np.sin(np.arange(2 * 96_000) / 10) * 1e-4, 96_000),
+        (np.concatenate([np.zeros(3 * 48_000), rng.standard_normal(4800)]), 48_000),  # gated
+        (np.zeros(20_000), 48_000),  # silence: -inf
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for x, fs in cases:
+            expected = pyln.Meter(fs).integrated_loudness(x)
+            assert fast.integrated_loudness(x, fs) == expected
+    with pytest.raises(fast.TimbralError, match="400 ms"):
+        fast.integrated_loudness(np.ones(100), 48_000)
