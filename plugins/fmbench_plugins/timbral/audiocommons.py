@@ -180,7 +180,7 @@ def integrated_loudness(x: np.ndarray, fs: int) -> float:
     stages = np.array([[*b, *a[1:], gain] for b, a, gain in _k_weighting(fs)])
     y = _biquad_chain_kernel()(stages, np.ascontiguousarray(x, dtype=np.float64))
     sq = np.square(y)
-    n_blocks = int(np.round(((len(x) / fs - block) / (block * step))) + 1)
+    n_blocks = int(np.round((len(x) / fs - block) / (block * step)) + 1)
     z = np.empty(n_blocks)
     for j in range(n_blocks):
         lo, hi = int(block * (j * step) * fs), int(block * (j * step + 1) * fs)
