@@ -1827,6 +1827,18 @@ def _pairwise_sum(a: np.ndarray, n: int, work: np.ndarray) -> float:  # pragma: 
     return ret
 
 
+def _strided_var(x, base, down, n, buf, work) -> float:  # pragma: no cover - compiled
+    """``np.var`` of ``x[base + down·j]`` for j < n, with numpy's operations and summation
+    order (``buf``: scratch of at least n floats; ``work``: :func:`_pairwise_sum`'s)."""
+    for j in range(n):
+        buf[j] = x[base + down * j]
+    mean = _pairwise_sum(buf, n, work) / n
+    for j in range(n):
+        d = buf[j] - mean
+        buf[j] = d * d
+    return _pairwise_sum(buf, n, work) / n
+
+
 @functools.lru_cache(maxsize=1)
 def _decay_runs():
     """:func:`rt60`'s free-decay detection, compiled: per frame (``x[start + down·j]``),
@@ -1839,6 +1851,7 @@ def _decay_runs():
 
     register_jitable(_pairwise_block)  # callable from compiled code, as globals
     register_jitable(_pairwise_sum)
+    register_jitable(_strided_var)
 
     @numba.njit(cache=True, nogil=True)
     def runs(x, starts, down, n_sub, nos_max):  # pragma: no cover - compiled
@@ -1848,7 +1861,8 @@ def _decay_runs():
         buf = np.empty(n_sub + 1)
         work = np.empty(4 * 64)
         for f in range(n_f):
-            v0 = n0 = x0 = 0.0
+            n0 = x0 = v0 = 0.0
+            base0, len0, known0 = 0, 0, False  # the previous sub-frame; its variance known?
             for k in range(1, nos_max):
                 lo = 0 if k == 1 else (k - 1) * n_sub
                 n = n_sub if k == 1 else n_sub + 1
@@ -1856,21 +1870,25 @@ def _decay_runs():
                 mn = mx = x[base]
                 for j in range(n):
                     v = x[base + down * j]
-                    buf[j] = v
                     mn = min(mn, v)
                     mx = max(mx, v)
-                mean = _pairwise_sum(buf, n, work) / n
-                for j in range(n):
-                    d = buf[j] - mean
-                    buf[j] = d * d
-                var = _pairwise_sum(buf, n, work) / n
                 if k > 1:
-                    if v0 > var and x0 > mx and n0 < mn:
-                        cnt[f] += 1
-                    else:
+                    # the run goes on while variance and maximum fall and the minimum
+                    # rises; the variances are computed only when the extremes agree
+                    if not (x0 > mx and n0 < mn):
                         broke[f] = True
                         break
-                v0, n0, x0 = var, mn, mx
+                    if not known0:
+                        v0 = _strided_var(x, base0, down, len0, buf, work)
+                    var = _strided_var(x, base, down, n, buf, work)
+                    if not v0 > var:
+                        broke[f] = True
+                        break
+                    cnt[f] += 1
+                    v0, known0 = var, True
+                else:
+                    known0 = False
+                base0, len0, n0, x0 = base, n, mn, mx
         return cnt, broke
 
     return runs
