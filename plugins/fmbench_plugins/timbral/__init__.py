@@ -15,6 +15,10 @@ from typing import Any
 
 from fmbench import hookimpl
 
+#: timbral-fast's extractor (``audiocommons``): bumped whenever its values change, so that
+#: cached features and shipped reference layers of another version are never mixed in
+FAST_VERSION = "0.2.0"
+
 #: timbral-models' metadata names the retired ``sklearn`` package, so it is installed
 #: without its declared dependencies; the ``timbral`` extra provides the real ones
 _MODELS_PROVIDER = "--no-deps timbral-models==0.4.0"
@@ -78,5 +82,5 @@ def fmbench_register_metrics(register):
         extras=("timbral",),
         requires=("pyloudnorm", "scipy", "numba"),
         aliases=("ac-fast",),
-        version="0.1.0",
+        version=FAST_VERSION,
     )

@@ -29,6 +29,7 @@ import numpy as np
 
 from fmbench.audio import Audio
 from fmbench.contracts import MetricResult, Sample
+from fmbench_plugins.timbral import FAST_VERSION
 
 KEYS = (
     "hardness",
@@ -42,7 +43,7 @@ KEYS = (
 )
 EPS = 1e-12
 MIN_RATE = 44_100  # the models' filter banks need at least this rate
-VERSION = "0.1.0"
+VERSION = "0.1.0"  # the metric: normalisation and distances (the extractors have their own)
 MODELS_INSTALL = "pip install 'fmbench[timbral]' && pip install --no-deps timbral-models==0.4.0"
 
 
@@ -90,7 +91,7 @@ def warmup_clip(seconds: float = 1.0, rate: int = MIN_RATE) -> Audio:
 
 EXTRACTORS: dict[str, tuple[str, Callable[[np.ndarray, int], dict[str, float]]]] = {
     # name → (identity, function(samples float64, rate) → {key: value})
-    "fast": (f"timbral-fast@{VERSION}", _fast_extract),
+    "fast": (f"timbral-fast@{FAST_VERSION}", _fast_extract),
     "models": ("timbral-models@0.4.0+fmbench-shim1", _models_extract),
 }
 
