@@ -86,3 +86,22 @@ def test_a_cold_run_computes_no_reference_side_work(tmp_path, monkeypatch, fresh
     computed = {p.name: len(cache.keys(p.name)) for p in root.iterdir() if p.is_dir()}
     assert computed.get("render", 0) == 10  # renders are never shipped
     assert computed.get("rms", 0) == 0 and computed.get("embeddings", 0) == 0, computed
+
+
+def test_a_metric_failing_on_the_references_writes_no_layer(tmp_path, monkeypatch, fresh_layer):
+    """A metric that fails as a whole (a plugin that breaks mid-run, say) would leave its
+    entries out of the layer: nothing is written and the error names the metric."""
+    from types import SimpleNamespace
+
+    from fmbench.run import runner
+    from fmbench.run.config import RunError
+    from fmbench.run.reference import ship_reference
+
+    def failed_run(self):
+        return SimpleNamespace(summary=SimpleNamespace(errors={"timbral-fast": "ImportError"}))
+
+    monkeypatch.setattr(runner.Runner, "run", failed_run)
+    out = tmp_path / "smoke.npz"
+    with pytest.raises(RunError, match="timbral-fast: ImportError"):
+        ship_reference("smoke", out, metrics=("rms",), workers=1)
+    assert not out.exists()

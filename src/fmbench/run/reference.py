@@ -35,7 +35,8 @@ def ship_reference(
     ``fmbench/data/reference/<benchmark>.npz``). Returns the file and the entry count
     per cache namespace. What a metric caches is keyed by audio content and component
     identity, so the file holds exactly the reference-side work, valid wherever the
-    references render to the same audio."""
+    references render to the same audio. Raises :class:`~fmbench.run.config.RunError`
+    (writing nothing) when a metric fails on the references as a whole."""
     import tempfile
 
     import numpy as np
@@ -49,6 +50,7 @@ def ship_reference(
         shipped_member,
     )
     from fmbench.files import atomic_path
+    from fmbench.run.config import RunError
     from fmbench.run.runner import RunConfig, Runner
 
     bench = load_benchmark(benchmark)
@@ -61,7 +63,7 @@ def ship_reference(
             config = RunConfig(
                 benchmark=benchmark, generator="oracle", metrics=metrics, workers=workers, n_boot=2
             )
-            Runner(
+            result = Runner(
                 config, run_dir=Path(tmp) / "run", benchmark=bench, cache=Cache(root),
                 progress=progress,
             ).run()  # fmt: skip
@@ -70,6 +72,9 @@ def ship_reference(
                 os.environ.pop("FMBENCH_CACHE", None)
             else:
                 os.environ["FMBENCH_CACHE"] = saved_env
+        if result.summary.errors:  # a layer without a metric's entries would be shipped
+            failed = "; ".join(f"{m}: {e}" for m, e in sorted(result.summary.errors.items()))
+            raise RunError(f"not written: a metric failed on {bench.name}'s references ({failed})")
         entries: dict[str, Any] = {}  # member name → array (Any: savez_compressed's stub)
         counts: dict[str, int] = {}
         for namespace in sorted(p for p in root.iterdir() if p.is_dir()):
