@@ -365,16 +365,24 @@ def _hann(n: int) -> np.ndarray:
 _BLOCK_FRAMES = 32
 
 
-def _stft_blocks(x: np.ndarray):
-    """Yield ``(start, spectra)`` for consecutive blocks of :func:`stft_frames` rows."""
+def _stft_blocks(x: np.ndarray, out: np.ndarray | None = None):
+    """Yield ``(start, spectra)`` for consecutive blocks of :func:`stft_frames` rows,
+    transformed into ``out`` (all the rows) when given, else into one buffer reused from
+    block to block (consume each block before asking for the next)."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     pad = _N_FFT // 2
     xp = np.pad(np.asarray(x, dtype=np.float64), (pad, pad))
     frames = sliding_window_view(xp, _N_FFT)[::_HOP]
     win = _hann(_N_FFT)
+    windowed = np.empty((_BLOCK_FRAMES, _N_FFT))
+    spectra = np.empty((_BLOCK_FRAMES, _N_FFT // 2 + 1), dtype=np.complex128)
     for s in range(0, frames.shape[0], _BLOCK_FRAMES):
-        yield s, np.fft.rfft(frames[s : s + _BLOCK_FRAMES] * win, axis=1)
+        block = frames[s : s + _BLOCK_FRAMES]
+        n = len(block)
+        np.multiply(block, win, out=windowed[:n])
+        z = out[s : s + n] if out is not None else spectra[:n]
+        yield s, np.fft.rfft(windowed[:n], axis=1, out=z)
 
 
 def _n_stft_frames(n: int) -> int:
@@ -385,8 +393,8 @@ def stft_frames(x: np.ndarray) -> np.ndarray:
     """``librosa.stft(x).T``: complex spectra of the centred, zero-padded 2048-point Hann
     frames every 512 samples, one row per frame (frames × 1025 bins)."""
     out = np.empty((_n_stft_frames(len(x)), _N_FFT // 2 + 1), dtype=np.complex128)
-    for s, z in _stft_blocks(x):
-        out[s : s + len(z)] = z
+    for _ in _stft_blocks(x, out):
+        pass
     return out
 
 
@@ -412,10 +420,12 @@ def istft_frames(Z: np.ndarray, length: int, mask: np.ndarray | None = None) -> 
     q = _N_FFT // _HOP  # the hop divides the frame: add each quarter of a block at once
     n_blocks = max(n_frames + q - 1, -(-(length + _N_FFT) // _HOP))
     y = np.zeros((n_blocks, _HOP))
+    masked = np.empty((_BLOCK_FRAMES, Z.shape[1]), dtype=np.complex128)
+    signal = np.empty((_BLOCK_FRAMES, _N_FFT))
     for s in range(0, n_frames, _BLOCK_FRAMES):
         e = min(s + _BLOCK_FRAMES, n_frames)
-        block = Z[s:e] if mask is None else Z[s:e] * mask[s:e]
-        frames = np.fft.irfft(block, n=_N_FFT, axis=1)
+        block = Z[s:e] if mask is None else np.multiply(Z[s:e], mask[s:e], out=masked[: e - s])
+        frames = np.fft.irfft(block, n=_N_FFT, axis=1, out=signal[: e - s])
         frames *= win
         for j in range(q):
             y[s + j : e + j] += frames[:, j * _HOP : (j + 1) * _HOP]
@@ -476,10 +486,12 @@ def _onset_strength(x: np.ndarray, fs: int, Z: np.ndarray | None = None) -> np.n
     n_frames = _n_stft_frames(len(x)) if Z is None else Z.shape[0]
     mel = np.empty((basis.shape[0], n_frames))  # (128, frames), C-ordered like librosa's
     blocks = _stft_blocks(x) if Z is None else _blocks_of(Z)
+    power, square = np.empty((2, _BLOCK_FRAMES, _N_FFT // 2 + 1))
     for s, z in blocks:
-        power = z.real * z.real
-        power += z.imag * z.imag
-        mel[:, s : s + len(z)] = basis @ power.T
+        p, sq = power[: len(z)], square[: len(z)]
+        np.multiply(z.real, z.real, out=p)
+        p += np.multiply(z.imag, z.imag, out=sq)
+        mel[:, s : s + len(z)] = basis @ p.T
     db = 10.0 * np.log10(np.maximum(1e-10, mel))
     db = np.maximum(db, db.max() - 80.0)
     rise = np.maximum(0.0, db[:, 1:] - db[:, :-1])
