@@ -1369,14 +1369,15 @@ def _spec(x, fs, nfft, noverlap):
 
 
 @functools.lru_cache(maxsize=8)
-def _hamming(n: int, dtype: type) -> tuple[np.ndarray, Any]:
-    """(window, 1 / Σwindow²) for the power spectrograms, in ``dtype``."""
+def _spectrum_window(n: int, window: Any = "hamming", fs: float | None = None):
+    """(window, power scale) of ``scipy.signal.spectrogram``'s ``n``-point ``window``:
+    1 / Σwindow² ("spectrum" scaling) or, given ``fs``, 1 / (fs·Σwindow²) ("density")."""
     from scipy.signal import get_window
 
-    win = get_window("hamming", n)
-    typed = win.astype(dtype)
-    typed.setflags(write=False)  # shared by every caller
-    return typed, dtype(1.0 / win.sum() ** 2)
+    win = get_window(window, n)
+    win.setflags(write=False)  # shared by every caller
+    scale = 1.0 / win.sum() ** 2 if fs is None else 1.0 / (fs * (win * win).sum())
+    return win, float(scale)
 
 
 def _is_framed(x: np.ndarray, nfft: int, full_if_equal: bool) -> bool:
@@ -1384,9 +1385,13 @@ def _is_framed(x: np.ndarray, nfft: int, full_if_equal: bool) -> bool:
     return len(x) > nfft or (full_if_equal and len(x) == nfft)
 
 
-def _spectral_sums(x, fs, nfft, noverlap, dtype=np.float64, *, full_if_equal=False):
+def _spectral_sums(
+    x, fs, nfft, noverlap, dtype=np.float64, *, full_if_equal=False, window=None, density=False
+):
     """Reductions of :func:`_spec`'s power spectrogram P (bins × frames) without holding
     it: (per frame Σ_k P, per frame Σ_k f_k·P, per bin Σ_t P), f the bin frequencies.
+    ``window`` and ``density`` give scipy's spectrogram with another window (by default
+    Hamming) and density scaling instead (only for clips of at least ``nfft`` samples).
 
     The frames are windowed and transformed a block at a time in ``dtype`` (float32:
     about twice as fast, for spectra that are only summed into centroids); the power and
@@ -1396,17 +1401,19 @@ def _spectral_sums(x, fs, nfft, noverlap, dtype=np.float64, *, full_if_equal=Fal
 
     freq = np.fft.rfftfreq(nfft, 1.0 / fs)
     if not _is_framed(x, nfft, full_if_equal) or nfft % 2:
+        if window is not None or density:
+            raise ValueError("another window or density scaling needs whole frames")
         P = _spec(x, fs, nfft, noverlap)[2]
         return P.sum(axis=0), (P * freq[:, None]).sum(axis=0), P.sum(axis=1)
-    win, scale = _hamming(nfft, np.float64)
+    win, scale = _spectrum_window(nfft, window or "hamming", fs if density else None)
     starts = np.arange(0, len(x) - nfft + 1, nfft - noverlap)
     per_frame, weighted = np.empty(len(starts)), np.empty(len(starts))
     per_bin = np.zeros(nfft // 2 + 1)
     x = np.ascontiguousarray(x, dtype=np.float64)
-    window, sums = _window_kernel(), _power_sums_kernel()
+    framer, sums = _window_kernel(), _power_sums_kernel()
     out = np.empty((_BLOCK_FRAMES, nfft), dtype=dtype)
     for s in range(0, len(starts), _BLOCK_FRAMES):
-        block = window(x, starts[s : s + _BLOCK_FRAMES], win, out[: len(starts) - s])
+        block = framer(x, starts[s : s + _BLOCK_FRAMES], win, out[: len(starts) - s])
         sums(
             scipy.fft.rfft(block, axis=1), float(scale), freq, per_frame[s:], weighted[s:], per_bin
         )
@@ -1476,7 +1483,7 @@ def _spec_energy(x, fs, nfft, noverlap, *, full_if_equal=False) -> np.ndarray:
     and without a Fourier transform; short clips sum :func:`_spec` itself."""
     if not _is_framed(x, nfft, full_if_equal) or nfft % 2:
         return _spec(x, fs, nfft, noverlap)[2].sum(axis=0)
-    win, scale = _hamming(nfft, np.float64)
+    win, scale = _spectrum_window(nfft)
     starts = np.arange(0, len(x) - nfft + 1, nfft - noverlap)
     x = np.ascontiguousarray(x, dtype=np.float64)
     window = _window_kernel()
@@ -1612,10 +1619,11 @@ def warmth(a: Analysis) -> float:
         nseg = len(seg)
         if nseg < 8192:
             freq, _, s = spectrogram(seg, fs, nperseg=nseg, nfft=8192)
-        else:
-            freq, _, s = spectrogram(seg, fs, nperseg=8192, nfft=8192)
-            if s.shape[1] > 1:
-                s = s.sum(axis=1)
+        else:  # scipy's default spectrogram (Tukey 0.25, 1/8 overlap) summed over frames
+            freq = np.fft.rfftfreq(8192, 1.0 / fs)
+            s = _spectral_sums(
+                seg, fs, 8192, 1024, full_if_equal=True, window=("tukey", 0.25), density=True
+            )[2]
         s = np.array(s, dtype=np.float64).ravel()
         s /= np.max(np.abs(s))
         pidx, _, px = detect_peaks(s, freq=freq, fs=fs)

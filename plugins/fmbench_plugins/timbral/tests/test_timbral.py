@@ -512,6 +512,15 @@ def test_spectral_sums_equal_the_full_spectrogram_reduced():
         single = fast._spectral_sums(x[:n], 48_000, nfft, noverlap, np.float32)
         for g, e in zip(single, expected, strict=True):
             np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-7 * e.max())
+    # warmth's: scipy's default window and overlap, density scaling
+    from scipy.signal import spectrogram
+
+    for n in (8192, 20_000, len(x)):
+        _, _, P = spectrogram(x[:n], 48_000, nperseg=8192, nfft=8192)
+        got = fast._spectral_sums(
+            x[:n], 48_000, 8192, 1024, full_if_equal=True, window=("tukey", 0.25), density=True
+        )[2]
+        np.testing.assert_allclose(got, P.sum(axis=1), rtol=1e-14, atol=0)
 
 
 def test_integrated_loudness_equals_pyloudnorm():
