@@ -1968,8 +1968,8 @@ def _kernels() -> list[Any]:
 
 
 def _warm_filters() -> None:
-    """Compile the envelope, median and filter kernels for the argument types of real
-    use (tiny inputs)."""
+    """Compile the envelope, median, filter and single-precision spectral-sum kernels for
+    the argument types of real use (tiny inputs)."""
     x = np.linspace(-1.0, 1.0, 64)
     envelope(x, 44_100)
     median_filter_axis(np.abs(np.outer(x, x)), 31, 1)
@@ -1979,13 +1979,13 @@ def _warm_filters() -> None:
     _butter_cascades(x, 44_100, (20, "high"))
     _decay_runs()(x, np.arange(0, 8, 4), 2, 3, 7)
     _biquad_chain_kernel()(np.ones((2, 6)), x)
-    for dtype in (np.float64, np.float32):
-        _spectral_sums(np.tile(x, 4), 48_000, 64, 32, dtype)
+    _spectral_sums(np.tile(x, 4), 48_000, 64, 32, np.float32)
 
 
 def _warm_peaks() -> None:
-    """Compile the peak-picking and loudness-walk kernels for the argument types of real
-    use."""
+    """Compile the peak-picking, loudness-walk and double-precision spectral-sum kernels
+    for the argument types of real use."""
+    _spectral_sums(np.linspace(-1.0, 1.0, 256), 48_000, 64, 32, np.float64)
     specific_loudness(np.full((2, 28), 60.0))
     spec = np.abs(np.sin(np.arange(3 * 40, dtype=np.float64))).reshape(3, 40)
     detect_peaks(spec[0], cthr=0.01)
