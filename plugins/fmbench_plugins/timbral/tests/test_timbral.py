@@ -421,7 +421,8 @@ def test_pairwise_sum_rounds_as_numpy_sums():
     work = np.empty(4 * 64)
     for n in (1, 7, 8, 9, 127, 128, 129, 255, 700, 701, 1024, 1401, 5000):
         a = rng.standard_normal(n) * 10.0 ** rng.uniform(-8, 8, n)  # rounding shows
-        assert fast._pairwise_sum(a, n, work) == np.sum(a), n
+        assert fast._pairwise_sum(a, 0, n, work) == np.sum(a), n
+        assert fast._pairwise_sum(a, 1, n - 1, work) == np.sum(a[1:]), n
         assert fast._pairwise_block(a, 0, min(n, 128)) == np.sum(a[:128]), n
 
 
