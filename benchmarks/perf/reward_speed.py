@@ -58,7 +58,8 @@ def _cpu_of(pids: set[int]) -> float:
 
 
 def stage_shares(group, answer) -> None:
-    """CPU seconds per stage on one group, in this process."""
+    """CPU seconds per stage on one group, in this process (one BLAS thread, as in the
+    pool's workers; compiled code loaded first)."""
     from fmbench.cache import Cache
     from fmbench.contracts import Sample
     from fmbench.patch.model import Patch
@@ -72,11 +73,18 @@ def stage_shares(group, answer) -> None:
     rms = reg.create("metric", "rms")
     timbral = reg.create("metric", "timbral-fast", cache=Cache(None))
     times: dict[str, float] = {}
+    for component in (renderer, rms, timbral):  # JIT compile/load outside the figures
+        prepare = getattr(component, "prepare", None)
+        if prepare is not None:
+            prepare()
 
     def timed(name, fn):
-        t = time.process_time()
-        out = fn()
-        times[name] = time.process_time() - t
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):  # as in the pool's workers
+            t = time.process_time()
+            out = fn()
+            times[name] = time.process_time() - t
         return out
 
     preds = timed("parse", lambda: [parse_completion(c) for c in group])
