@@ -1533,6 +1533,8 @@ def depth(a: Analysis) -> float:
 
     norm = (total - total.min()) / (total.max() - total.min())
     _, _, pf = detect_peaks(norm, freq=freq, cthr=0.01, raw=norm)
+    if not len(pf):  # timbral-models fails here too (an index error)
+        raise TimbralError("depth: the spectrum has no peak to take the pitch from")
     pitch = np.log10(np.min(pf)) if pf[0] > 0 else 0.0
     sig = low_ratio**10 / (low_ratio**10 + 0.2)
     feats = np.array(
@@ -1572,6 +1574,8 @@ def roughness(a: Analysis) -> float:
     step = int(fs * 0.05)
     hop = step / 2
     n_frames = int(n / (step - hop))
+    if n_frames == 0:  # timbral-models fails here too
+        raise TimbralError("roughness: the clip is shorter than one 25 ms hop")
     nfft = 2 ** int(np.log(step) / np.log(2) + 1)
     win = np.hamming(step + 2)[1:-1]
     # magnitude spectra of the zero-padded frames (frames past the last start stay zero),
@@ -1631,6 +1635,8 @@ def warmth(a: Analysis) -> float:
         s = np.array(s, dtype=np.float64).ravel()
         s /= np.max(np.abs(s))
         pidx, _, px = detect_peaks(s, freq=freq, fs=fs)
+        if not len(px):  # timbral-models fails here too
+            raise TimbralError("warmth: a note's spectrum has no peak (no fundamental)")
         fund = np.min(px)
         fund_idx = np.min(pidx)
         upper = min(fund * 3.5, 12000)

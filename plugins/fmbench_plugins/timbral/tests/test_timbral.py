@@ -542,3 +542,17 @@ def test_integrated_loudness_equals_pyloudnorm():
             assert fast.integrated_loudness(x, fs) == expected
     with pytest.raises(fast.TimbralError, match="400 ms"):
         fast.integrated_loudness(np.ones(100), 48_000)
+
+
+@pytest.mark.parametrize(
+    "x",
+    [
+        np.array([0.0, 0.5]),  # two samples: no spectral peak for depth
+        0.5 * np.sin(np.arange(100) / 3.0),  # shorter than roughness' first hop
+        np.full(48_000, 0.3),  # DC: no peak in warmth's spectrum
+    ],
+    ids=["two-samples", "100-samples", "dc"],
+)
+def test_degenerate_clips_fail_with_a_timbral_error(x):
+    with pytest.raises(fast.TimbralError):
+        fast.extract(x, 48_000)
