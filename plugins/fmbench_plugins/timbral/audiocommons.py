@@ -134,10 +134,15 @@ def _loudness_normalise(x: np.ndarray, fs: int) -> np.ndarray:
 
 @functools.lru_cache(maxsize=8)
 def _k_weighting(fs: int) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """pyloudnorm's K-weighting stages at ``fs``: (b, a with a[0] = 1, passband gain)."""
-    import pyloudnorm as pyln
+    """The K-weighting stages of ``pyloudnorm.Meter(fs)`` (its high shelf, then its high
+    pass, designed by pyloudnorm with the meter's parameters): (b, a with a[0] = 1,
+    passband gain)."""
+    from pyloudnorm.iirfilter import IIRfilter
 
-    stages = pyln.Meter(fs)._filters.values()
+    stages = [
+        IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, fs, "high_shelf"),
+        IIRfilter(0.0, 0.5, 38.0, fs, "high_pass"),
+    ]
     return [(*_monic(np.asarray(f.b), np.asarray(f.a)), float(f.passband_gain)) for f in stages]
 
 
@@ -1431,10 +1436,8 @@ def _window_kernel():
     float64, or float32 from double-precision products): scipy's detrend="constant" and
     windowing, in one pass without the intermediate frames."""
     import numba
-    from numba.extending import register_jitable
 
-    register_jitable(_pairwise_block)  # callable from compiled code, as globals
-    register_jitable(_pairwise_sum)
+    _register_helpers()
 
     @numba.njit(cache=True, nogil=True)
     def window(x, starts, win, out):  # pragma: no cover - compiled
@@ -1454,10 +1457,8 @@ def _window_kernel():
 def _power_sums_kernel():
     """The compiled reductions of :func:`_spectral_sums` for one block of spectra."""
     import numba
-    from numba.extending import register_jitable
 
-    register_jitable(_pairwise_block)  # callable from compiled code, as globals
-    register_jitable(_pairwise_sum)
+    _register_helpers()
 
     @numba.njit(cache=True, nogil=True)
     def sums(z, scale, freq, per_frame, weighted, per_bin):  # pragma: no cover - compiled
@@ -1857,6 +1858,17 @@ def _pairwise_sum(a: np.ndarray, lo: int, n: int, work: np.ndarray) -> float:  #
     return ret
 
 
+@functools.lru_cache(maxsize=1)
+def _register_helpers() -> None:
+    """Make the module-level helpers of the compiled kernels (the pairwise sum, the
+    strided variance) callable from compiled code, once per process (as globals, so the
+    kernels that call them are found in numba's on-disk cache by the next process)."""
+    from numba.extending import register_jitable
+
+    for helper in (_pairwise_block, _pairwise_sum, _strided_var):
+        register_jitable(helper)
+
+
 def _strided_var(x, base, down, n, buf, work) -> float:  # pragma: no cover - compiled
     """``np.var`` of ``x[base + down·j]`` for j < n, with numpy's operations and summation
     order (``buf``: scratch of at least n floats; ``work``: :func:`_pairwise_sum`'s)."""
@@ -1877,11 +1889,8 @@ def _decay_runs():
     while the variance and the maximum fall and the minimum rises. Returns (per frame,
     the run's length; whether it broke before the last sub-frame)."""
     import numba
-    from numba.extending import register_jitable
 
-    register_jitable(_pairwise_block)  # callable from compiled code, as globals
-    register_jitable(_pairwise_sum)
-    register_jitable(_strided_var)
+    _register_helpers()
 
     @numba.njit(cache=True, nogil=True)
     def runs(x, starts, down, n_sub, nos_max):  # pragma: no cover - compiled
