@@ -371,9 +371,9 @@ _BLOCK_FRAMES = 32
 
 
 def _stft_blocks(x: np.ndarray, out: np.ndarray | None = None):
-    """Yield ``(start, spectra)`` for consecutive blocks of :func:`stft_frames` rows,
-    transformed into ``out`` (all the rows) when given, else into one buffer reused from
-    block to block (consume each block before asking for the next)."""
+    """Yield ``(start, spectra)`` for consecutive blocks of :func:`stft_frames` rows, also
+    written into ``out`` (all the rows) when given. The frames are windowed into one
+    buffer reused from block to block."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     pad = _N_FFT // 2
@@ -381,13 +381,13 @@ def _stft_blocks(x: np.ndarray, out: np.ndarray | None = None):
     frames = sliding_window_view(xp, _N_FFT)[::_HOP]
     win = _hann(_N_FFT)
     windowed = np.empty((_BLOCK_FRAMES, _N_FFT))
-    spectra = np.empty((_BLOCK_FRAMES, _N_FFT // 2 + 1), dtype=np.complex128)
     for s in range(0, frames.shape[0], _BLOCK_FRAMES):
         block = frames[s : s + _BLOCK_FRAMES]
         n = len(block)
-        np.multiply(block, win, out=windowed[:n])
-        z = out[s : s + n] if out is not None else spectra[:n]
-        yield s, np.fft.rfft(windowed[:n], axis=1, out=z)
+        z = np.fft.rfft(np.multiply(block, win, out=windowed[:n]), axis=1)
+        if out is not None:
+            out[s : s + n] = z
+        yield s, z
 
 
 def _n_stft_frames(n: int) -> int:
@@ -426,11 +426,10 @@ def istft_frames(Z: np.ndarray, length: int, mask: np.ndarray | None = None) -> 
     n_blocks = max(n_frames + q - 1, -(-(length + _N_FFT) // _HOP))
     y = np.zeros((n_blocks, _HOP))
     masked = np.empty((_BLOCK_FRAMES, Z.shape[1]), dtype=np.complex128)
-    signal = np.empty((_BLOCK_FRAMES, _N_FFT))
     for s in range(0, n_frames, _BLOCK_FRAMES):
         e = min(s + _BLOCK_FRAMES, n_frames)
         block = Z[s:e] if mask is None else np.multiply(Z[s:e], mask[s:e], out=masked[: e - s])
-        frames = np.fft.irfft(block, n=_N_FFT, axis=1, out=signal[: e - s])
+        frames = np.fft.irfft(block, n=_N_FFT, axis=1)
         frames *= win
         for j in range(q):
             y[s + j : e + j] += frames[:, j * _HOP : (j + 1) * _HOP]
