@@ -235,52 +235,67 @@ def envelope(x: np.ndarray, fs: int, decay_time: float = 0.2, hold_time: float =
     return _envelope_kernel()(a, float(decay), float(hold_time * fs))
 
 
+#: columns whose running medians advance together, one per vector lane of the loops
+_MEDIAN_LANES = 64
+
+
 @functools.lru_cache(maxsize=1)
 def _median_kernel():
+    """Running median of odd width ``k`` down axis 0 of a C-ordered (n, cols) array,
+    edges as ``scipy.ndimage.median_filter(mode="reflect")``.
+
+    Each column keeps its window sorted; ``_MEDIAN_LANES`` columns advance in lock-step
+    (one per vector lane), so a step is branch-free: the leaving value is deleted (a row
+    keeps its value if smaller, else takes the next row's) and the entering value ``v``
+    inserted by clamping (row t becomes ``min(max(v, below[t-1]), below[t])``). The
+    window starts as +inf rows that the first ``k`` values replace. Exact: medians are
+    selected, never computed."""
     import numba
 
     @numba.njit(cache=True, nogil=True)
     def kernel(a, k):  # pragma: no cover - compiled
-        # running median of odd width k along axis 1 with scipy.ndimage's "reflect" edges
-        rows, n = a.shape
+        n, cols = a.shape
         h = k // 2
+        lanes = _MEDIAN_LANES
         out = np.empty_like(a)
-        ext = np.empty(n + 2 * h)
-        buf = np.empty(k)
-        for r in range(rows):
-            for i in range(n + 2 * h):
-                j = i - h
-                while j < 0 or j >= n:
-                    j = -j - 1 if j < 0 else 2 * n - j - 1
-                ext[i] = a[r, j]
-            for i in range(k):  # insertion sort of the first window (numba's np.sort
-                v = ext[i]  # alone would triple this kernel's compile time)
-                j = i
-                while j > 0 and buf[j - 1] > v:
-                    buf[j] = buf[j - 1]
-                    j -= 1
-                buf[j] = v
-            out[r, 0] = buf[h]
-            for i in range(1, n):
-                old = ext[i - 1]
-                new = ext[i + k - 1]
-                if old != new:
-                    # positions by counting (branch-free, vectorised): old sits at `at`,
-                    # `below` elements are smaller than new; then one block shift
-                    at = 0
-                    below = 0
-                    for t in range(k):
-                        at += buf[t] < old
-                        below += buf[t] < new
-                    if new > old:  # old's slot moves up to new's place
-                        for t in range(at, below - 1):
-                            buf[t] = buf[t + 1]
-                        buf[below - 1] = new
-                    else:
-                        for t in range(at, below, -1):
-                            buf[t] = buf[t - 1]
-                        buf[below] = new
-                out[r, i] = buf[h]
+        window = np.empty((k, lanes))  # sorted down each lane
+        less = np.empty((k + 1, lanes))  # rows 1..k-1: the window less one value
+        leaving = np.empty(lanes)
+        entering = np.zeros(lanes)
+        for c0 in range(0, cols, lanes):
+            m = min(lanes, cols - c0)
+            for t in range(k):
+                for j in range(lanes):
+                    window[t, j] = np.inf
+            for j in range(lanes):
+                less[0, j] = -np.inf
+                less[k, j] = np.inf
+                leaving[j] = np.inf
+            for i in range(1 - k, n):  # i < 0: filling the first window
+                r = i + h
+                while r < 0 or r >= n:
+                    r = -r - 1 if r < 0 else 2 * n - r - 1
+                for j in range(m):
+                    entering[j] = a[r, c0 + j]
+                if i > 0:
+                    r = i - h - 1
+                    while r < 0 or r >= n:
+                        r = -r - 1 if r < 0 else 2 * n - r - 1
+                    for j in range(m):
+                        leaving[j] = a[r, c0 + j]
+                for t in range(k - 1):
+                    for j in range(lanes):
+                        w = window[t, j]
+                        less[t + 1, j] = w if w < leaving[j] else window[t + 1, j]
+                for t in range(k):
+                    for j in range(lanes):
+                        v = entering[j]
+                        lo, hi = less[t, j], less[t + 1, j]
+                        v = v if v > lo else lo
+                        window[t, j] = v if v < hi else hi
+                if i >= 0:
+                    for j in range(m):
+                        out[i, c0 + j] = window[h, j]
         return out
 
     return kernel
@@ -289,21 +304,21 @@ def _median_kernel():
 @functools.lru_cache(maxsize=1)
 def _soft_mask_kernel():
     """librosa's soft mask ``p² / (h² + p²)`` (0.5 where both are zero), written over
-    ``p`` (C-ordered) in one compiled pass; ``ht`` is ``h`` transposed (C-ordered, as the
-    median kernel returns it), read a tile at a time."""
+    ``h`` (C-ordered) in one compiled pass; ``pt`` is ``p`` transposed (C-ordered, as the
+    median kernel returns the medians across frequency), read a tile at a time."""
     import numba
 
     @numba.njit(cache=True, nogil=True)
-    def soft_mask(p, ht):  # pragma: no cover - compiled
-        rows, cols = p.shape
+    def soft_mask(h, pt):  # pragma: no cover - compiled
+        rows, cols = h.shape
         for r0 in range(0, rows, 64):
             for c0 in range(0, cols, 64):
                 for r in range(r0, min(r0 + 64, rows)):
                     for c in range(c0, min(c0 + 64, cols)):
-                        num = p[r, c] * p[r, c]
-                        den = ht[c, r] * ht[c, r] + num
-                        p[r, c] = num / den if den > 0 else 0.5
-        return p
+                        num = pt[c, r] * pt[c, r]
+                        den = h[r, c] * h[r, c] + num
+                        h[r, c] = num / den if den > 0 else 0.5
+        return h
 
     return soft_mask
 
@@ -312,7 +327,7 @@ def median_filter_axis(a: np.ndarray, size: int, axis: int) -> np.ndarray:
     """Median over a window of odd ``size`` along ``axis`` of a 2-D array, with the edge
     handling of ``scipy.ndimage.median_filter(mode="reflect")`` (exact, much faster)."""
     kern = _median_kernel()
-    if axis == 1:
+    if axis == 0:
         return kern(np.ascontiguousarray(a, dtype=np.float64), int(size))
     return kern(np.ascontiguousarray(a.T, dtype=np.float64), int(size)).T
 
@@ -332,9 +347,10 @@ def percussive_ratio(x: np.ndarray, Z: np.ndarray | None = None) -> float:
     active = np.flatnonzero(S.any(axis=1))
     end = min(n_frames, int(active[-1]) + 16) if active.size else n_frames
     S, Z = S[:end], Z[:end]
-    perc = median_filter_axis(S, 31, axis=1)  # across frequency (rows are frames)
-    harm = median_filter_axis(S, 31, axis=0)  # across time (a transposed view)
-    mask_p = _soft_mask_kernel()(perc, harm.T)
+    kern = _median_kernel()
+    harm = kern(S, 31)  # across time (rows are frames)
+    perc_t = kern(np.ascontiguousarray(S.T), 31)  # across frequency, transposed
+    mask_p = _soft_mask_kernel()(harm, perc_t)
     # the masks sum to one and the STFT reconstructs perfectly, so the harmonic part is
     # the rest of the signal: one inverse transform instead of two
     pa = istft_frames(Z, _HOP * (n_frames - 1), mask_p)
