@@ -389,21 +389,54 @@ _BLOCK_FRAMES = 32
 def _stft_blocks(x: np.ndarray, out: np.ndarray | None = None):
     """Yield ``(start, spectra)`` for consecutive blocks of :func:`stft_frames` rows, also
     written into ``out`` (all the rows) when given. The frames are windowed into one
-    buffer reused from block to block."""
+    buffer reused from block to block; frames before the first or after the last non-zero
+    sample (a rendered note's silent tail) are zero and not transformed. The yielded
+    spectra are read-only."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     pad = _N_FFT // 2
     xp = np.pad(np.asarray(x, dtype=np.float64), (pad, pad))
     frames = sliding_window_view(xp, _N_FFT)[::_HOP]
+    lo, hi = _active_frames(xp, len(frames), _N_FFT, _HOP)
     win = _hann(_N_FFT)
     windowed = np.empty((_BLOCK_FRAMES, _N_FFT))
+    zero = np.zeros((_BLOCK_FRAMES, _N_FFT // 2 + 1), dtype=np.complex128)
+    zero.setflags(write=False)
     for s in range(0, frames.shape[0], _BLOCK_FRAMES):
-        block = frames[s : s + _BLOCK_FRAMES]
-        n = len(block)
-        z = np.fft.rfft(np.multiply(block, win, out=windowed[:n]), axis=1)
+        n = min(_BLOCK_FRAMES, frames.shape[0] - s)
+        a, b = max(s, lo), min(s + n, hi)
+        if a >= b:
+            z = zero[:n]
+        else:
+            block = frames[a:b]
+            z = np.fft.rfft(np.multiply(block, win, out=windowed[: b - a]), axis=1)
+            if b - a < n:
+                z = np.concatenate([zero[: a - s], z, zero[: s + n - b]])
+            z.setflags(write=False)
         if out is not None:
             out[s : s + n] = z
         yield s, z
+
+
+def _nonzero_span(x: np.ndarray) -> tuple[int, int] | None:
+    """(first, last) index of ``x``'s non-zero samples; None when there are none."""
+    if x.size and x[0] != 0 and x[-1] != 0:  # filtered signals: no scan
+        return 0, len(x) - 1
+    nz = x != 0
+    first = int(np.argmax(nz))
+    if not nz[first]:
+        return None
+    return first, len(x) - 1 - int(np.argmax(nz[::-1]))
+
+
+def _active_frames(x: np.ndarray, n_frames: int, size: int, hop: int) -> tuple[int, int]:
+    """[lo, hi): the frames (``size`` samples every ``hop``) of ``x`` that hold a non-zero
+    sample, give or take all-zero frames between the first and the last of them."""
+    span = _nonzero_span(x)
+    if span is None:
+        return 0, 0
+    lo = max(0, -(-(span[0] - size + 1) // hop))
+    return lo, min(n_frames, span[1] // hop + 1)
 
 
 def _n_stft_frames(n: int) -> int:
@@ -931,10 +964,17 @@ def _band_levels(frames: np.ndarray, fs: float) -> np.ndarray:
     """Third-octave band levels (dB + 100) of each row: 28 bands 25 Hz..12.5 kHz.
 
     The lower bands reuse three band-pass designs on successively 2×-decimated signals.
-    All rows are filtered together (samples × windows layout).
+    All rows are filtered together (samples × windows layout); all-zero rows (a rendered
+    note's silent tail) are not filtered: their levels are −inf.
     """
     iir = _iir_kernel()
     top, designs, (c, d) = _third_octave_filters(float(fs))
+    active = frames.any(axis=1)
+    if not active.all():
+        out = np.full((frames.shape[0], top + 1), -np.inf)
+        if active.any():
+            out[active] = _band_levels(frames[active], fs)
+        return out
     levels = np.zeros((frames.shape[0], top + 1))
 
     def level(b, a, x):
@@ -1221,15 +1261,14 @@ def _attack_bandwidth(x: np.ndarray, fs: int, nper: int, step: int):
     from numpy.lib.stride_tricks import sliding_window_view
 
     starts = np.arange(0, len(x) - nper + 1, step)
-    nonzero = np.concatenate([[0], np.cumsum(x != 0)])
-    active = np.flatnonzero(nonzero[starts + nper] > nonzero[starts])
     level = np.zeros(len(starts))
     bandwidth = np.zeros(len(starts))
-    if active.size == 0:
-        return level, bandwidth
     # every frame from the first to the last one holding a non-zero sample (an all-zero
     # frame in between gives level and bandwidth 0, as if skipped)
-    active = np.arange(active[0], active[-1] + 1)
+    lo, hi = _active_frames(x, len(starts), nper, step)
+    if lo >= hi:
+        return level, bandwidth
+    active = np.arange(lo, hi)
     # single precision: this is the largest transform of the analysis, and only bin
     # positions against a −75 dB threshold and 5 % roll-on are read from it. Transformed
     # and reduced a block of frames at a time (the full spectrogram would be ~60 MB).
@@ -1431,13 +1470,15 @@ def _spectral_sums(
         return P.sum(axis=0), (P * freq[:, None]).sum(axis=0), P.sum(axis=1)
     win, scale = _spectrum_window(nfft, window or "hamming", fs if density else None)
     starts = np.arange(0, len(x) - nfft + 1, nfft - noverlap)
-    per_frame, weighted = np.empty(len(starts)), np.empty(len(starts))
+    per_frame, weighted = np.zeros(len(starts)), np.zeros(len(starts))
     per_bin = np.zeros(nfft // 2 + 1)
     x = np.ascontiguousarray(x, dtype=np.float64)
     framer, sums = _window_kernel(), _power_sums_kernel()
     out = np.empty((_BLOCK_FRAMES, nfft), dtype=dtype)
-    for s in range(0, len(starts), _BLOCK_FRAMES):
-        block = framer(x, starts[s : s + _BLOCK_FRAMES], win, out[: len(starts) - s])
+    # all-zero frames (a note's silent tail) add zero power: not transformed
+    lo, hi = _active_frames(x, len(starts), nfft, nfft - noverlap)
+    for s in range(lo, hi, _BLOCK_FRAMES):
+        block = framer(x, starts[s : min(s + _BLOCK_FRAMES, hi)], win, out[: hi - s])
         sums(
             scipy.fft.rfft(block, axis=1), float(scale), freq, per_frame[s:], weighted[s:], per_bin
         )
@@ -1603,9 +1644,13 @@ def roughness(a: Analysis) -> float:
 
         starts = (np.arange(n_frames + 2) * (step / 2.0)).astype(int)
         starts = starts[starts + step <= n][:n_frames]
+        # frames before the first or after the last non-zero sample stay zero
+        span = _nonzero_span(x) or (0, -1)
+        lo = int(np.searchsorted(starts + step - 1, span[0]))
+        hi = int(np.searchsorted(starts, span[1], side="right"))
         view = sliding_window_view(x, step)
-        for s in range(0, len(starts), _BLOCK_FRAMES):
-            rows = view[starts[s : s + _BLOCK_FRAMES]] * win
+        for s in range(lo, hi, _BLOCK_FRAMES):
+            rows = view[starts[s : min(s + _BLOCK_FRAMES, hi)]] * win
             spec[s : s + len(rows)] = np.abs(scipy.fft.rfft(rows, n=nfft, axis=1))
     else:
         frame = np.zeros(nfft)
