@@ -542,6 +542,45 @@ def test_spectral_sums_equal_the_full_spectrogram_reduced():
         np.testing.assert_allclose(got, P.sum(axis=1), rtol=1e-14, atol=0)
 
 
+@pytest.mark.parametrize(
+    "head, body, gap, tail", [(0, 30_000, 0, 20_000), (7_000, 9_000, 12_000, 3), (1, 100, 0, 0)]
+)
+def test_silent_frames_are_skipped_with_the_same_results(head, body, gap, tail):
+    """Frames holding only zeros (a rendered note's silent tail or lead-in) are not
+    transformed; every reduction equals the one over all frames."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    from scipy.signal import spectrogram
+
+    tone = fm_tone(1.0, 48_000)
+    x = np.concatenate([np.zeros(head), tone[:body], np.zeros(gap), tone[:body], np.zeros(tail)])
+    # the STFT: every frame windowed and transformed
+    xp = np.pad(x, (1024, 1024))
+    frames = sliding_window_view(xp, 2048)[::512] * fast._hann(2048)
+    np.testing.assert_array_equal(fast.stft_frames(x), np.fft.rfft(frames, axis=1))
+    # the spectral sums: scipy's spectrogram reduced (all frames, zero ones included)
+    if len(x) > 8192:
+        _, _, P = spectrogram(x, 48_000, nperseg=8192, nfft=8192)
+        got = fast._spectral_sums(
+            x, 48_000, 8192, 1024, full_if_equal=True, window=("tukey", 0.25), density=True
+        )[2]
+        np.testing.assert_allclose(got, P.sum(axis=1), rtol=1e-14, atol=0)
+    per_frame, _, _ = fast._spectral_sums(x, 48_000, 2048, 1536)
+    _, _, P = fast._spec(x, 48_000, 2048, 1536)
+    np.testing.assert_allclose(per_frame, P.sum(axis=0), rtol=1e-14, atol=0)
+    # the third-octave bank: zero windows have -inf levels, the others their own levels
+    w = fast._windows(x)
+    levels = fast._band_levels(w, 48_000)
+    for i in range(len(w)):
+        np.testing.assert_array_equal(levels[i], fast._band_levels(w[i : i + 1], 48_000)[0])
+        assert np.isneginf(levels[i]).all() == (not w[i].any())
+    # roughness: the analysis of the clip equals the analysis with a tiny tail, which
+    # makes every frame non-zero
+    if len(x) > 4800:
+        a, b = fast.Analysis(x, 48_000), fast.Analysis(x, 48_000)
+        b.x = b.x + np.where(b.x == 0, 1e-300, 0.0)
+        assert fast.roughness(a) == pytest.approx(fast.roughness(b), abs=1e-12)
+
+
 def test_integrated_loudness_equals_pyloudnorm():
     import pyloudnorm as pyln
 
