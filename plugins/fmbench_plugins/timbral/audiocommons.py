@@ -1275,7 +1275,9 @@ def _attack_bandwidth(x: np.ndarray, fs: int, nper: int, step: int):
     frames = sliding_window_view(x.astype(np.float32), nper)[::step][active[0] : active[-1] + 1]
     n_bins = nper // 2 + 1
     freq = np.arange(n_bins) * fs / nper
-    gain, floor, share = np.float32(np.sqrt(1.0 / (fs * nper))), _db2mag(-75), np.float32(0.05)
+    gain, share = np.float32(np.sqrt(1.0 / (fs * nper))), np.float32(0.05)
+    floor = np.float32(_db2mag(-75))  # as numpy compares single-precision spectra with it
+    edges = _band_edges_kernel()
     lev = np.empty(len(frames), dtype=np.float32)
     width = np.empty(len(frames))
     for s in range(0, len(frames), _BLOCK_FRAMES):
@@ -1283,21 +1285,40 @@ def _attack_bandwidth(x: np.ndarray, fs: int, nper: int, step: int):
         spec[:, 0] = 0.0  # removing each frame's mean zeroes exactly the DC bin
         spec *= gain
         block_lev = spec.sum(axis=1)
-        # roll-on: the running sum mostly reaches 5 % within the lowest bins; accumulate
-        # those first and only the frames that need it in full (same sequential sums)
-        thr = block_lev * share
-        head = np.cumsum(spec[:, :256], axis=1) >= thr[:, None]
-        rollon = np.argmax(head, axis=1)
-        rest = np.flatnonzero(~head.any(axis=1))
-        if rest.size:
-            rollon[rest] = np.argmax(np.cumsum(spec[rest], axis=1) >= thr[rest, None], axis=1)
-        over = spec >= floor
-        rolloff = n_bins - 1 - np.argmax(over[:, ::-1], axis=1)
         lev[s : s + len(spec)] = block_lev
-        width[s : s + len(spec)] = np.where(over.any(axis=1), freq[rolloff] - freq[rollon], 0.0)
+        edges(spec, block_lev * share, floor, freq, width[s : s + len(spec)])
     level[active] = lev
     bandwidth[active] = width
     return level, bandwidth
+
+
+@functools.lru_cache(maxsize=1)
+def _band_edges_kernel():
+    """The attack bandwidth of each row of single-precision magnitude spectra, in Hz
+    (written to ``width``): from the roll-on bin, where the running sum (single
+    precision, in order, as ``np.cumsum``) first reaches the row's ``thr``, to the last
+    bin at or above ``floor``; 0 when no bin reaches ``floor``."""
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def edges(spec, thr, floor, freq, width):  # pragma: no cover - compiled
+        rows, bins = spec.shape
+        for r in range(rows):
+            acc = np.float32(0.0)
+            on = 0
+            for k in range(bins):
+                acc += spec[r, k]
+                if acc >= thr[r]:
+                    on = k
+                    break
+            off = -1
+            for k in range(bins - 1, -1, -1):
+                if spec[r, k] >= floor:
+                    off = k
+                    break
+            width[r] = freq[off] - freq[on] if off >= 0 else 0.0
+
+    return edges
 
 
 def hardness(a: Analysis) -> float:
@@ -2043,6 +2064,7 @@ def _kernels() -> list[Any]:
         _biquad_chain_kernel(),
         _window_kernel(),
         _power_sums_kernel(),
+        _band_edges_kernel(),
     ]
 
 
@@ -2069,6 +2091,10 @@ def _warm_peaks() -> None:
     spec = np.abs(np.sin(np.arange(3 * 40, dtype=np.float64))).reshape(3, 40)
     detect_peaks(spec[0], cthr=0.01)
     _peak_kernels()[1](spec, 0.0, spec.max(), np.linspace(0, 1, 40), 0.01)
+    width = np.empty(3)
+    _band_edges_kernel()(
+        spec.astype(np.float32), np.ones(3, np.float32), np.float32(0.1), spec[0], width
+    )
 
 
 def compile_kernels(workers: int | None = None) -> int:

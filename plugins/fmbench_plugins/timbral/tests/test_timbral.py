@@ -581,6 +581,26 @@ def test_silent_frames_are_skipped_with_the_same_results(head, body, gap, tail):
         assert fast.roughness(a) == pytest.approx(fast.roughness(b), abs=1e-12)
 
 
+def test_band_edges_kernel_equals_numpy_running_sums():
+    rng = np.random.default_rng(9)
+    spec = (rng.random((40, 2049)) ** 6).astype(np.float32)
+    spec[3] = 0.0  # silent frame: roll-on 0, no bin over the floor
+    spec[4, 1500:] = 0.0
+    spec[5, :] = 1e-6  # under the floor everywhere
+    thr = spec.sum(axis=1) * np.float32(0.05)
+    thr[6] = np.cumsum(spec[6])[1000]  # reached exactly at bin 1000
+    floor = np.float32(10 ** (-75 / 20))
+    freq = np.arange(2049) * 48_000 / 4096
+    over = spec >= floor
+    rollon = np.argmax(np.cumsum(spec, axis=1) >= thr[:, None], axis=1)
+    rolloff = 2048 - np.argmax(over[:, ::-1], axis=1)
+    expected = np.where(over.any(axis=1), freq[rolloff] - freq[rollon], 0.0)
+    width = np.empty(40)
+    fast._band_edges_kernel()(spec, thr, floor, freq, width)
+    np.testing.assert_array_equal(width, expected)
+    assert width[3] == width[5] == 0.0 and width[4] == freq[1499] - freq[rollon[4]]
+
+
 def test_integrated_loudness_equals_pyloudnorm():
     import pyloudnorm as pyln
 
