@@ -55,13 +55,19 @@ def frechet_distance(mu1: np.ndarray, s1: np.ndarray, mu2: np.ndarray, s2: np.nd
     d×d form), real and ≥ 0 by construction.
 
     ``tr sqrt(Σ1Σ2)`` is computed as the sum of square roots of the (clipped, ≥ 0)
-    eigenvalues of the symmetric PSD matrix ``sqrt(Σ1) Σ2 sqrt(Σ1)``, which is similar
-    to ``Σ1Σ2``; no complex arithmetic, no failure on singular covariances.
+    eigenvalues of a symmetric PSD matrix similar to ``Σ1Σ2``: ``Lᵀ Σ2 L`` with ``L``
+    the Cholesky factor of ``Σ1`` (eigenvalues only: about half the time of an
+    eigendecomposition), or ``sqrt(Σ1) Σ2 sqrt(Σ1)`` when ``Σ1`` is singular; no complex
+    arithmetic, no failure on singular covariances.
     """
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     s1, s2 = np.atleast_2d(np.asarray(s1, np.float64)), np.atleast_2d(np.asarray(s2, np.float64))
-    r = _sqrtm_psd(s1)
-    m = r @ s2 @ r
+    try:
+        low = np.linalg.cholesky((s1 + s1.T) / 2.0)
+        m = low.T @ s2 @ low
+    except np.linalg.LinAlgError:  # singular Σ1
+        r = _sqrtm_psd(s1)
+        m = r @ s2 @ r
     eig = np.linalg.eigvalsh((m + m.T) / 2.0)
     tr_covmean = float(np.sqrt(np.clip(eig, 0.0, None)).sum())
     diff = mu1 - mu2

@@ -131,6 +131,32 @@ def test_fad_row_form_equals_the_dxd_form_and_the_oracle(n1, n2, d, seed):
     assert frechet_distance_rows(y, x) == pytest.approx(value, rel=1e-9)  # symmetric
 
 
+def test_fad_cholesky_and_square_root_forms_agree():
+    """A positive-definite Σ1 takes the Cholesky form, a singular one (a constant
+    dimension) the matrix square root; both give the eigenvalues of Σ1Σ2 (compared with
+    a direct eigen-solve)."""
+    rng = np.random.default_rng(7)
+    for singular in (False, True):
+        x = rng.standard_normal((200, 20)) * np.linspace(0.5, 2.0, 20)
+        if singular:
+            x[:, 3] = 1.0
+        y = rng.standard_normal((300, 20)) @ rng.standard_normal((20, 20)) * 0.3 + 0.1
+        (mu1, s1), (mu2, s2) = gaussian_stats(x), gaussian_stats(y)
+        if singular:
+            with pytest.raises(np.linalg.LinAlgError):
+                np.linalg.cholesky(s1)
+        # Σ1Σ2's eigenvalues: those of the product over the dimensions Σ1 varies in, and 0
+        keep = np.flatnonzero(np.diag(s1) > 0)
+        eig = np.linalg.eigvals(s1[np.ix_(keep, keep)] @ s2[np.ix_(keep, keep)])
+        trace = float(np.sqrt(np.clip(eig.real, 0, None)).sum())
+        d = mu1 - mu2
+        expected = float(d @ d + np.trace(s1) + np.trace(s2) - 2 * trace)
+        # the square root's zero eigenvalues come back as rounding noise (~1e-15), whose
+        # square roots add ~1e-8: the documented tolerance, 1e-6 relative
+        rel = 1e-6 if singular else 1e-9
+        assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(expected, rel=rel)
+
+
 def test_fad_row_form_hand_computed():
     # 2 rows in 3 dims: x deviates along e1 (Σ1 = 2 e1e1ᵀ), μ1 = 0
     x = np.array([[1.0, 0, 0], [-1.0, 0, 0]])
