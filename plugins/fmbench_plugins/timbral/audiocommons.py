@@ -390,8 +390,8 @@ def _stft_blocks(x: np.ndarray, out: np.ndarray | None = None):
     """Yield ``(start, spectra)`` for consecutive blocks of :func:`stft_frames` rows, also
     written into ``out`` (all the rows) when given. The frames are windowed into one
     buffer reused from block to block; frames before the first or after the last non-zero
-    sample (a rendered note's silent tail) are zero and not transformed. The yielded
-    spectra are read-only."""
+    sample (a rendered note's silent tail) are zero and not transformed. Callers only
+    read the yielded spectra (all-zero blocks share one buffer)."""
     from numpy.lib.stride_tricks import sliding_window_view
 
     pad = _N_FFT // 2
@@ -400,8 +400,7 @@ def _stft_blocks(x: np.ndarray, out: np.ndarray | None = None):
     lo, hi = _active_frames(xp, len(frames), _N_FFT, _HOP)
     win = _hann(_N_FFT)
     windowed = np.empty((_BLOCK_FRAMES, _N_FFT))
-    zero = np.zeros((_BLOCK_FRAMES, _N_FFT // 2 + 1), dtype=np.complex128)
-    zero.setflags(write=False)
+    zero = np.zeros((_BLOCK_FRAMES, _N_FFT // 2 + 1), dtype=np.complex128)  # never written
     for s in range(0, frames.shape[0], _BLOCK_FRAMES):
         n = min(_BLOCK_FRAMES, frames.shape[0] - s)
         a, b = max(s, lo), min(s + n, hi)
@@ -412,7 +411,6 @@ def _stft_blocks(x: np.ndarray, out: np.ndarray | None = None):
             z = np.fft.rfft(np.multiply(block, win, out=windowed[: b - a]), axis=1)
             if b - a < n:
                 z = np.concatenate([zero[: a - s], z, zero[: s + n - b]])
-            z.setflags(write=False)
         if out is not None:
             out[s : s + n] = z
         yield s, z
@@ -529,6 +527,30 @@ def _mel_basis(fs: int):
     return scipy.sparse.csr_array(weights.astype(np.float64))
 
 
+@functools.lru_cache(maxsize=1)
+def _mel_power_kernel():
+    """Mel power of a block of spectra into columns ``s…`` of ``mel`` (bands × frames):
+    each frame's power ``re² + im²`` projected on the CSR mel bank (``indptr``,
+    ``indices``, ``data``), summed over each band's bins in stored order from 0, as
+    scipy's sparse product sums (and so with its values)."""
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def project(z, indptr, indices, data, mel, s, power):  # pragma: no cover - compiled
+        frames, bins = z.shape
+        for t in range(frames):
+            for k in range(bins):
+                re, im = z[t, k].real, z[t, k].imag
+                power[k] = re * re + im * im
+            for m in range(mel.shape[0]):
+                acc = 0.0
+                for jj in range(indptr[m], indptr[m + 1]):
+                    acc += data[jj] * power[indices[jj]]
+                mel[m, s + t] = acc
+
+    return project
+
+
 def _onset_strength(x: np.ndarray, fs: int, Z: np.ndarray | None = None) -> np.ndarray:
     """``librosa.onset.onset_strength(y=x, sr=fs)``: the mean over 128 mel bands of the
     positive frame-to-frame rise of the dB mel power (top 80 dB), delayed by three frames
@@ -539,12 +561,9 @@ def _onset_strength(x: np.ndarray, fs: int, Z: np.ndarray | None = None) -> np.n
     n_frames = _n_stft_frames(len(x)) if Z is None else Z.shape[0]
     mel = np.empty((basis.shape[0], n_frames))  # (128, frames), C-ordered like librosa's
     blocks = _stft_blocks(x) if Z is None else _blocks_of(Z)
-    power, square = np.empty((2, _BLOCK_FRAMES, _N_FFT // 2 + 1))
+    project, power = _mel_power_kernel(), np.empty(_N_FFT // 2 + 1)
     for s, z in blocks:
-        p, sq = power[: len(z)], square[: len(z)]
-        np.multiply(z.real, z.real, out=p)
-        p += np.multiply(z.imag, z.imag, out=sq)
-        mel[:, s : s + len(z)] = basis @ p.T
+        project(z, basis.indptr, basis.indices, basis.data, mel, s, power)
     db = 10.0 * np.log10(np.maximum(1e-10, mel))
     db = np.maximum(db, db.max() - 80.0)
     rise = np.maximum(0.0, db[:, 1:] - db[:, :-1])
@@ -2065,6 +2084,7 @@ def _kernels() -> list[Any]:
         _window_kernel(),
         _power_sums_kernel(),
         _band_edges_kernel(),
+        _mel_power_kernel(),
     ]
 
 
@@ -2081,6 +2101,7 @@ def _warm_filters() -> None:
     _decay_runs()(x, np.arange(0, 8, 4), 2, 3, 7)
     _biquad_chain_kernel()(np.ones((2, 6)), x)
     _spectral_sums(np.tile(x, 4), 48_000, 64, 32, np.float32)
+    _onset_strength(np.tile(x, 40), 48_000)
 
 
 def _warm_peaks() -> None:

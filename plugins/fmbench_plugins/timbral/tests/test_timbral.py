@@ -601,6 +601,19 @@ def test_band_edges_kernel_equals_numpy_running_sums():
     assert width[3] == width[5] == 0.0 and width[4] == freq[1499] - freq[rollon[4]]
 
 
+def test_mel_power_kernel_equals_the_sparse_product():
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((7, 1025)) + 1j * rng.standard_normal((7, 1025))
+    z[2] = 0.0
+    for fs in (44_100, 48_000):
+        basis = fast._mel_basis(fs)
+        mel = np.full((128, 10), np.nan)
+        fast._mel_power_kernel()(z, basis.indptr, basis.indices, basis.data, mel, 2, np.empty(1025))
+        power = z.real * z.real + z.imag * z.imag
+        np.testing.assert_array_equal(mel[:, 2:9], basis @ power.T)
+        assert np.isnan(mel[:, :2]).all() and np.isnan(mel[:, 9:]).all()
+
+
 def test_integrated_loudness_equals_pyloudnorm():
     import pyloudnorm as pyln
 
