@@ -397,7 +397,7 @@ def _stft_blocks(x: np.ndarray, out: np.ndarray | None = None):
     pad = _N_FFT // 2
     xp = np.pad(np.asarray(x, dtype=np.float64), (pad, pad))
     frames = sliding_window_view(xp, _N_FFT)[::_HOP]
-    lo, hi = _active_frames(xp, len(frames), _N_FFT, _HOP)
+    lo, hi = _active_frames(xp, np.arange(len(frames)) * _HOP, _N_FFT)
     win = _hann(_N_FFT)
     windowed = np.empty((_BLOCK_FRAMES, _N_FFT))
     zero = np.zeros((_BLOCK_FRAMES, _N_FFT // 2 + 1), dtype=np.complex128)  # never written
@@ -427,14 +427,15 @@ def _nonzero_span(x: np.ndarray) -> tuple[int, int] | None:
     return first, len(x) - 1 - int(np.argmax(nz[::-1]))
 
 
-def _active_frames(x: np.ndarray, n_frames: int, size: int, hop: int) -> tuple[int, int]:
-    """[lo, hi): the frames (``size`` samples every ``hop``) of ``x`` that hold a non-zero
-    sample, give or take all-zero frames between the first and the last of them."""
+def _active_frames(x: np.ndarray, starts: np.ndarray, size: int) -> tuple[int, int]:
+    """[lo, hi): the frames of ``x`` (``size`` samples from each of the ascending
+    ``starts``) that hold a non-zero sample, give or take all-zero frames between the
+    first and the last of them; the others are all zero."""
     span = _nonzero_span(x)
     if span is None:
         return 0, 0
-    lo = max(0, -(-(span[0] - size + 1) // hop))
-    return lo, min(n_frames, span[1] // hop + 1)
+    lo = int(np.searchsorted(starts + (size - 1), span[0]))
+    return lo, int(np.searchsorted(starts, span[1], side="right"))
 
 
 def _n_stft_frames(n: int) -> int:
@@ -1284,7 +1285,7 @@ def _attack_bandwidth(x: np.ndarray, fs: int, nper: int, step: int):
     bandwidth = np.zeros(len(starts))
     # every frame from the first to the last one holding a non-zero sample (an all-zero
     # frame in between gives level and bandwidth 0, as if skipped)
-    lo, hi = _active_frames(x, len(starts), nper, step)
+    lo, hi = _active_frames(x, starts, nper)
     if lo >= hi:
         return level, bandwidth
     active = np.arange(lo, hi)
@@ -1516,7 +1517,7 @@ def _spectral_sums(
     framer, sums = _window_kernel(), _power_sums_kernel()
     out = np.empty((_BLOCK_FRAMES, nfft), dtype=dtype)
     # all-zero frames (a note's silent tail) add zero power: not transformed
-    lo, hi = _active_frames(x, len(starts), nfft, nfft - noverlap)
+    lo, hi = _active_frames(x, starts, nfft)
     for s in range(lo, hi, _BLOCK_FRAMES):
         block = framer(x, starts[s : min(s + _BLOCK_FRAMES, hi)], win, out[: hi - s])
         sums(
@@ -1684,10 +1685,7 @@ def roughness(a: Analysis) -> float:
 
         starts = (np.arange(n_frames + 2) * (step / 2.0)).astype(int)
         starts = starts[starts + step <= n][:n_frames]
-        # frames before the first or after the last non-zero sample stay zero
-        span = _nonzero_span(x) or (0, -1)
-        lo = int(np.searchsorted(starts + step - 1, span[0]))
-        hi = int(np.searchsorted(starts, span[1], side="right"))
+        lo, hi = _active_frames(x, starts, step)  # the others' spectra stay zero
         view = sliding_window_view(x, step)
         for s in range(lo, hi, _BLOCK_FRAMES):
             rows = view[starts[s : min(s + _BLOCK_FRAMES, hi)]] * win
