@@ -347,10 +347,9 @@ def percussive_ratio(x: np.ndarray, Z: np.ndarray | None = None) -> float:
     active = np.flatnonzero(S.any(axis=1))
     end = min(n_frames, int(active[-1]) + 16) if active.size else n_frames
     S, Z = S[:end], Z[:end]
-    kern = _median_kernel()
-    harm = kern(S, 31)  # across time (rows are frames)
-    perc_t = kern(np.ascontiguousarray(S.T), 31)  # across frequency, transposed
-    mask_p = _soft_mask_kernel()(harm, perc_t)
+    harm = median_filter_axis(S, 31, axis=0)  # across time (rows are frames)
+    perc = median_filter_axis(S, 31, axis=1)  # across frequency: a transposed C array
+    mask_p = _soft_mask_kernel()(harm, perc.T)
     # the masks sum to one and the STFT reconstructs perfectly, so the harmonic part is
     # the rest of the signal: one inverse transform instead of two
     pa = istft_frames(Z, _HOP * (n_frames - 1), mask_p)
